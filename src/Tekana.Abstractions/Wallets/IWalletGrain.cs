@@ -1,0 +1,40 @@
+namespace Tekana.Abstractions.Wallets;
+
+/// <summary>
+/// A wallet: one balance in one currency, held in transactional state so that both legs of a movement commit or
+/// neither does. Keyed by wallet id; house wallets (<c>house_funding_USD</c>, <c>house_payout_USD</c>) exist implicitly.
+/// </summary>
+public interface IWalletGrain : IGrainWithStringKey
+{
+    /// <summary>Opens the wallet for an owner, or returns it when that owner already has it open.</summary>
+    [Transaction(TransactionOption.CreateOrJoin)]
+    Task<WalletView> Open(string ownerId, string currency, bool ownerSuspended);
+
+    /// <summary>The wallet with its balance.</summary>
+    [Transaction(TransactionOption.CreateOrJoin)]
+    Task<WalletView> Get();
+
+    /// <summary>Takes money out, as one leg of a movement.</summary>
+    [Transaction(TransactionOption.Join)]
+    Task<EntryResult> Debit(WalletEntry entry);
+
+    /// <summary>Puts money in, as one leg of a movement.</summary>
+    [Transaction(TransactionOption.Join)]
+    Task<EntryResult> Credit(WalletEntry entry);
+
+    /// <summary>Stops the wallet from sending and receiving.</summary>
+    [Transaction(TransactionOption.CreateOrJoin)]
+    Task<WalletView> Freeze();
+
+    /// <summary>Lifts a freeze.</summary>
+    [Transaction(TransactionOption.CreateOrJoin)]
+    Task<WalletView> Unfreeze();
+
+    /// <summary>Closes the wallet; only at zero balance.</summary>
+    [Transaction(TransactionOption.CreateOrJoin)]
+    Task<WalletView> Close();
+
+    /// <summary>Mirrors the owner's suspension so that movements can check it without calling the customer.</summary>
+    [Transaction(TransactionOption.CreateOrJoin)]
+    Task<WalletView> SetOwnerSuspended(bool suspended);
+}

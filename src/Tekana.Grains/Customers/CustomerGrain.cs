@@ -1,0 +1,251 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Identity;
+using Tekana.Abstractions.Customers;
+using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Wallets;
+using Tekana.Domain.Customers;
+using Tekana.Domain.Errors;
+using Tekana.Domain.Money;
+using Tekana.Domain.Wallets;
+using Tekana.Grains.Hosting;
+
+namespace Tekana.Grains.Customers;
+
+public sealed class CustomerGrain(
+    [PersistentState("customer", StorageNames.Customers)] IPersistentState<CustomerState> state,
+    IPasswordHasher<string> passwordHasher,
+    ITransactionClient transactions,
+    TimeProvider clock) : Grain, ICustomerGrain
+{
+    /// <summary>How long an unfinished registration keeps its email and phone from others.</summary>
+    private static readonly TimeSpan RegistrationHold = TimeSpan.FromMinutes(2);
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private CustomerState S => state.State;
+
+    public async Task<CustomerView> Register(RegisterCustomer command)
+    {
+        LedgerException.ThrowIf(CustomerRules.Validate(command.FullName, command.Email, command.PhoneNumber,
+            command.Country, command.Currency, command.Password, out var registration));
+        var fingerprint = Fingerprint(registration);
+
+        if (S.Status != CustomerStatus.None)
+        {
+            // Same id again: a retry of the same registration resumes or returns it; anything else is a conflict.
+            if (S.RegistrationFingerprint != fingerprint || !PasswordMatches(command.Password))
+            {
+                throw new LedgerException(ErrorKind.IdempotencyConflict,
+                    "A different registration was already made under this idempotency key.");
+            }
+            if (S.Status != CustomerStatus.Registering)
+            {
+                return View();
+            }
+        }
+        else
+        {
+            var now = clock.GetUtcNow();
+            state.State = new CustomerState
+            {
+                Status = CustomerStatus.Registering,
+                FullName = registration.FullName,
+                Email = registration.Email,
+                PhoneNumber = registration.PhoneNumber,
+                Country = registration.Country,
+                DefaultCurrency = registration.Currency,
+                PasswordHash = passwordHasher.HashPassword(Id, command.Password),
+                Wallets = new() { [registration.Currency] = WalletIds.ForCustomer(Id, registration.Currency) },
+                CreatedAt = now,
+                UpdatedAt = now,
+                RegistrationFingerprint = fingerprint,
+            };
+            await state.WriteStateAsync();
+        }
+
+        var email = IdentityClaims.ForEmail(S.Email);
+        var phone = IdentityClaims.ForPhone(S.PhoneNumber);
+        if (!await Claim(email))
+        {
+            await AbandonRegistration();
+            throw new LedgerException(ErrorKind.EmailTaken, "Another customer already uses this email address.");
+        }
+        if (!await Claim(phone))
+        {
+            await Release(email);
+            await AbandonRegistration();
+            throw new LedgerException(ErrorKind.PhoneTaken, "Another customer already uses this phone number.");
+        }
+        // The wallet id is derived from customer and currency, so a resumed registration reopens the same wallet.
+        await Wallet(S.DefaultCurrency).Open(Id, S.DefaultCurrency, ownerSuspended: false);
+
+        S.Status = CustomerStatus.Active;
+        S.UpdatedAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        return View();
+    }
+
+    public Task<CustomerView> Get()
+    {
+        LedgerException.ThrowIf(CustomerTransitions.RequireExisting(S.Status));
+        return Task.FromResult(View());
+    }
+
+    public async Task<CustomerView> UpdateProfile(UpdateProfile command)
+    {
+        LedgerException.ThrowIf(CustomerTransitions.CanChangeProfile(S.Status));
+        var errors = new ValidationErrors();
+        var name = command.FullName is null ? S.FullName : CustomerRules.NormalizeName(command.FullName, errors);
+        var phone = command.PhoneNumber is null ? S.PhoneNumber : CustomerRules.NormalizePhone(command.PhoneNumber, errors);
+        LedgerException.ThrowIf(errors.ToError());
+
+        var oldPhone = S.PhoneNumber;
+        if (phone != oldPhone && !await Claim(IdentityClaims.ForPhone(phone)))
+        {
+            throw new LedgerException(ErrorKind.PhoneTaken, "Another customer already uses this phone number.");
+        }
+        if (name != S.FullName || phone != oldPhone)
+        {
+            S.FullName = name;
+            S.PhoneNumber = phone;
+            S.UpdatedAt = clock.GetUtcNow();
+            await state.WriteStateAsync();
+        }
+        if (phone != oldPhone)
+        {
+            await Release(IdentityClaims.ForPhone(oldPhone));
+        }
+        return View();
+    }
+
+    public async Task<CustomerView> Suspend()
+    {
+        LedgerException.ThrowIf(CustomerTransitions.CanSuspend(S.Status));
+        // Wallets first: if this stops half-way the customer looks active but cannot send, the safe side; a retry completes it.
+        await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.GetGrain<IWalletGrain>(id).SetOwnerSuspended(true)));
+        if (S.Status != CustomerStatus.Suspended)
+        {
+            S.Status = CustomerStatus.Suspended;
+            S.UpdatedAt = clock.GetUtcNow();
+            await state.WriteStateAsync();
+        }
+        return View();
+    }
+
+    public async Task<CustomerView> Reactivate()
+    {
+        LedgerException.ThrowIf(CustomerTransitions.CanReactivate(S.Status));
+        // Customer first, wallets after: a half-done reactivation leaves wallets blocked, never the reverse.
+        if (S.Status != CustomerStatus.Active)
+        {
+            S.Status = CustomerStatus.Active;
+            S.UpdatedAt = clock.GetUtcNow();
+            await state.WriteStateAsync();
+        }
+        await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.GetGrain<IWalletGrain>(id).SetOwnerSuspended(false)));
+        return View();
+    }
+
+    public async Task<CustomerView> Close()
+    {
+        LedgerException.ThrowIf(CustomerTransitions.CanClose(S.Status));
+        if (S.Status == CustomerStatus.Closed)
+        {
+            return View();
+        }
+        // All wallets close in one transaction: either every balance is zero and all close, or none does.
+        try
+        {
+            await transactions.RunTransaction(TransactionOption.Create, () =>
+                Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.GetGrain<IWalletGrain>(id).Close())));
+        }
+        catch (Exception e) when (LedgerException.Find(e) is { } refusal)
+        {
+            throw refusal.Code == ErrorKind.WalletNotEmpty
+                ? new LedgerException(ErrorKind.CustomerNotEmpty, "Every wallet must be at zero before the customer can be closed.")
+                : refusal;
+        }
+        S.Status = CustomerStatus.Closed;
+        S.UpdatedAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        await Release(IdentityClaims.ForEmail(S.Email));
+        await Release(IdentityClaims.ForPhone(S.PhoneNumber));
+        return View();
+    }
+
+    public async Task<WalletView> OpenWallet(string currency)
+    {
+        LedgerException.ThrowIf(CustomerTransitions.CanOpenWallet(S.Status));
+        if (!Currencies.IsSupported(currency))
+        {
+            throw new LedgerException(ErrorKind.UnsupportedCurrency, $"The currency '{currency}' is not supported.");
+        }
+        if (S.Wallets.ContainsKey(currency))
+        {
+            var existing = await Wallet(currency).Get();
+            if (existing.Status != WalletStatus.Closed)
+            {
+                throw new LedgerException(ErrorKind.WalletExists, $"The customer already has a {currency} wallet.");
+            }
+        }
+        // The wallet opens before the customer lists it: a crash in between is repaired by the retry, which finds
+        // the same (derived) wallet already open for this owner.
+        var wallet = await Wallet(currency).Open(Id, currency, ownerSuspended: false);
+        if (!S.Wallets.ContainsKey(currency))
+        {
+            S.Wallets[currency] = wallet.Id;
+            S.UpdatedAt = clock.GetUtcNow();
+            await state.WriteStateAsync();
+        }
+        return wallet;
+    }
+
+    public async Task<IReadOnlyList<WalletView>> GetWallets()
+    {
+        LedgerException.ThrowIf(CustomerTransitions.RequireExisting(S.Status));
+        var wallets = await Task.WhenAll(S.Wallets.OrderBy(w => w.Key, StringComparer.Ordinal)
+            .Select(w => GrainFactory.GetGrain<IWalletGrain>(w.Value).Get()));
+        return wallets;
+    }
+
+    public Task<bool> VerifyPassword(string password) =>
+        Task.FromResult(S.Status is CustomerStatus.Active or CustomerStatus.Suspended && PasswordMatches(password));
+
+    public Task<bool> HoldsIdentity(string claimKey)
+    {
+        var mine = claimKey == IdentityClaims.ForEmail(S.Email) || claimKey == IdentityClaims.ForPhone(S.PhoneNumber);
+        var holding = S.Status switch
+        {
+            CustomerStatus.Active or CustomerStatus.Suspended => true,
+            CustomerStatus.Registering => clock.GetUtcNow() - S.CreatedAt < RegistrationHold,
+            _ => false,
+        };
+        return Task.FromResult(mine && holding);
+    }
+
+    private IWalletGrain Wallet(string currency) =>
+        GrainFactory.GetGrain<IWalletGrain>(S.Wallets.TryGetValue(currency, out var id) ? id : WalletIds.ForCustomer(Id, currency));
+
+    private Task<bool> Claim(string claimKey) => GrainFactory.GetGrain<IIdentityClaimGrain>(claimKey).TryClaim(Id);
+
+    private Task Release(string claimKey) => GrainFactory.GetGrain<IIdentityClaimGrain>(claimKey).Release(Id);
+
+    private async Task AbandonRegistration() => await state.ClearStateAsync();
+
+    private bool PasswordMatches(string? password)
+    {
+        if (string.IsNullOrEmpty(password) || string.IsNullOrEmpty(S.PasswordHash))
+        {
+            return false;
+        }
+        return passwordHasher.VerifyHashedPassword(Id, S.PasswordHash, password) != PasswordVerificationResult.Failed;
+    }
+
+    private static string Fingerprint(NormalizedRegistration r) => Convert.ToHexStringLower(SHA256.HashData(
+        Encoding.UTF8.GetBytes(string.Join('\u001f', r.FullName, r.Email, r.PhoneNumber, r.Country, r.Currency))));
+
+    private CustomerView View() => new(Id, S.FullName, S.Email, S.PhoneNumber, S.Country, S.DefaultCurrency, S.Status,
+        S.Wallets.OrderBy(w => w.Key, StringComparer.Ordinal).Select(w => new WalletRef(w.Key, w.Value)).ToList(),
+        S.CreatedAt, S.UpdatedAt);
+}

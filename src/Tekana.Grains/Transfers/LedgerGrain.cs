@@ -1,0 +1,148 @@
+using Orleans.Concurrency;
+using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Transfers;
+using Tekana.Abstractions.Wallets;
+using Tekana.Domain;
+using Tekana.Domain.Errors;
+using Tekana.Domain.Transfers;
+using Tekana.Domain.Wallets;
+
+namespace Tekana.Grains.Transfers;
+
+[StatelessWorker]
+public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider clock) : Grain, ILedgerGrain
+{
+    public async Task<TransactionRecord> Execute(MovementRequest request)
+    {
+        LedgerException.ThrowIf(MovementRules.Validate(
+            request.Type, request.IdempotencyKey, request.FromWalletId, request.ToWalletId, request.Amount,
+            request.Currency, request.ExternalReference, request.Description, request.Metadata));
+        if (string.IsNullOrEmpty(request.Scope))
+        {
+            throw new LedgerException(DomainError.Invalid("scope", "A movement needs the scope of its idempotency key."));
+        }
+
+        var (from, to) = request.Type switch
+        {
+            MovementType.Deposit => (WalletIds.Funding(request.Currency), request.ToWalletId!),
+            MovementType.Withdrawal => (request.FromWalletId!, WalletIds.Payout(request.Currency)),
+            _ => (request.FromWalletId!, request.ToWalletId!),
+        };
+        var pending = new TransactionRecord
+        {
+            Id = Ids.TransactionIdFor(request.Scope, request.IdempotencyKey),
+            Type = request.Type,
+            Status = MovementStatus.Completed,
+            Amount = request.Amount,
+            Currency = request.Currency,
+            FromWalletId = from,
+            ToWalletId = to,
+            ExternalReference = request.ExternalReference,
+            Description = request.Description,
+            Metadata = request.Metadata ?? [],
+            IdempotencyKey = request.IdempotencyKey,
+            Fingerprint = MovementRules.Fingerprint(request.Type, from, to, request.Amount, request.Currency,
+                request.ExternalReference, request.Description, request.Metadata),
+            InitiatedBy = request.InitiatedBy,
+            CreatedAt = clock.GetUtcNow(),
+        };
+
+        var record = GrainFactory.GetGrain<ITransactionRecordGrain>(pending.Id);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await Move(record, pending);
+            }
+            catch (Exception e) when (LedgerException.Find(e) is { } refusal)
+            {
+                if (refusal.Code is ErrorKind.IdempotencyConflict or ErrorKind.Validation)
+                {
+                    throw refusal;
+                }
+                return await RecordFailure(record, pending with
+                {
+                    Status = MovementStatus.Failed,
+                    FailureCode = refusal.Code,
+                    FailureMessage = refusal.Message,
+                });
+            }
+            catch (Exception e) when (TransientFailures.IsTransient(e) && attempt < TransientFailures.MaxAttempts)
+            {
+                await Task.Delay(TransientFailures.Backoff(attempt));
+            }
+            catch (Exception e) when (TransientFailures.IsTransient(e))
+            {
+                throw Busy(e);
+            }
+        }
+    }
+
+    public async Task<TransactionRecord> GetTransaction(string transactionId)
+    {
+        if (!Ids.IsTransactionId(transactionId))
+        {
+            throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
+        }
+        var record = await Retry(() => GrainFactory.GetGrain<ITransactionRecordGrain>(transactionId).Get());
+        return record ?? throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
+    }
+
+    private async Task<TransactionRecord> Move(ITransactionRecordGrain record, TransactionRecord pending)
+    {
+        TransactionRecord? result = null;
+        await transactions.RunTransaction(TransactionOption.Create, async () =>
+        {
+            if (await record.Begin(pending.Fingerprint) is { } existing)
+            {
+                result = existing;
+                return;
+            }
+            // Both legs run concurrently inside the one transaction; either refusal aborts both.
+            var debit = GrainFactory.GetGrain<IWalletGrain>(pending.FromWalletId)
+                .Debit(new WalletEntry(pending.Id, pending.Amount, pending.Currency, pending.InitiatedBy));
+            var credit = GrainFactory.GetGrain<IWalletGrain>(pending.ToWalletId)
+                .Credit(new WalletEntry(pending.Id, pending.Amount, pending.Currency, null));
+            await Task.WhenAll(debit, credit);
+            var (debited, credited) = (await debit, await credit);
+            result = pending with
+            {
+                FromSequence = debited.Sequence,
+                FromBalanceAfter = debited.BalanceAfter,
+                ToSequence = credited.Sequence,
+                ToBalanceAfter = credited.BalanceAfter,
+            };
+            await record.Complete(result);
+        });
+        return result!;
+    }
+
+    private Task<TransactionRecord> RecordFailure(ITransactionRecordGrain record, TransactionRecord failed) =>
+        Retry(() => record.RecordFailure(failed));
+
+    private static async Task<T> Retry<T>(Func<Task<T>> action)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await action();
+            }
+            catch (Exception e) when (LedgerException.Find(e) is { } refusal)
+            {
+                throw refusal;
+            }
+            catch (Exception e) when (TransientFailures.IsTransient(e) && attempt < TransientFailures.MaxAttempts)
+            {
+                await Task.Delay(TransientFailures.Backoff(attempt));
+            }
+            catch (Exception e) when (TransientFailures.IsTransient(e))
+            {
+                throw Busy(e);
+            }
+        }
+    }
+
+    private static LedgerException Busy(Exception cause) => new(ErrorKind.LedgerBusy,
+        $"The ledger could not complete the operation in time ({cause.GetType().Name}); retry with the same idempotency key.");
+}
