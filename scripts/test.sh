@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test against a throwaway PostgreSQL: installs it if missing, starts a cluster on a free loopback port,
+# applies sql/ (twice, which also proves the scripts idempotent) to a template database, runs all test projects,
+# prints "N passed, N failed" and stops the cluster.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+pgdir="$(mktemp -d /tmp/tekana-test-pg.XXXXXX)"
+trap 'scripts/postgres.sh stop "$pgdir"' EXIT
+base="$(scripts/postgres.sh start "$pgdir")"
+port="$(cat "$pgdir/port")"
+psql "postgresql://postgres@127.0.0.1:$port/postgres" -q -c "CREATE DATABASE tekana_template" >/dev/null
+scripts/apply-sql.sh "postgresql://postgres@127.0.0.1:$port/tekana_template"
+scripts/apply-sql.sh "postgresql://postgres@127.0.0.1:$port/tekana_template"
+
+export TEKANA_TEST_POSTGRES="$base"
+export TEKANA_TEST_TEMPLATE="tekana_template"
+
+dotnet build Tekana.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+log="$pgdir/test.log"
+status=0
+dotnet test Tekana.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?
+
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,223 @@
+using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Transfers;
+using Tekana.Domain.Errors;
+using Tekana.Domain.Transfers;
+using Tekana.Domain.Wallets;
+
+namespace Tekana.IntegrationTests.Transfers;
+
+[Collection(ClusterCollection.Name)]
+public sealed class MovementTests(ClusterFixture fixture)
+{
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Deposit_moves_money_from_the_funding_house_wallet_to_the_customer()
+    {
+        var (_, wallet) = await Client.RegisterAsync();
+        var fundingBefore = await Client.Balance(WalletIds.Funding("RWF"));
+
+        var record = await Client.Execute(Ledger.Deposit(wallet, 5_000));
+
+        Assert.Equal(MovementStatus.Completed, record.Status);
+        Assert.Equal(MovementType.Deposit, record.Type);
+        Assert.Equal(WalletIds.Funding("RWF"), record.FromWalletId);
+        Assert.Equal(wallet, record.ToWalletId);
+        Assert.Equal(5_000, record.ToBalanceAfter);
+        Assert.Equal(1, record.ToSequence);
+        Assert.StartsWith("psp-", record.ExternalReference);
+        Assert.Equal(5_000, await Client.Balance(wallet));
+        Assert.Equal(fundingBefore - 5_000, await Client.Balance(WalletIds.Funding("RWF")));
+    }
+
+    [Fact]
+    public async Task Transfer_moves_money_between_customers_and_numbers_each_wallets_entries()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 1_000));
+
+        var first = await Client.Execute(Ledger.Transfer(alice, bob, 300));
+        var second = await Client.Execute(Ledger.Transfer(alice, bob, 200));
+
+        Assert.Equal(MovementStatus.Completed, second.Status);
+        Assert.Equal((2L, 3L), (first.FromSequence, second.FromSequence));
+        Assert.Equal((1L, 2L), (first.ToSequence, second.ToSequence));
+        Assert.Equal(500, second.FromBalanceAfter);
+        Assert.Equal(500, second.ToBalanceAfter);
+        Assert.Equal(500, await Client.Balance(alice));
+        Assert.Equal(500, await Client.Balance(bob));
+    }
+
+    [Fact]
+    public async Task Withdrawal_moves_money_to_the_payout_house_wallet()
+    {
+        var (_, wallet) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(wallet, 800));
+        var payoutBefore = await Client.Balance(WalletIds.Payout("RWF"));
+
+        var record = await Client.Execute(Ledger.Withdrawal(wallet, 300));
+
+        Assert.Equal(MovementStatus.Completed, record.Status);
+        Assert.Equal(WalletIds.Payout("RWF"), record.ToWalletId);
+        Assert.Equal(500, await Client.Balance(wallet));
+        Assert.Equal(payoutBefore + 300, await Client.Balance(WalletIds.Payout("RWF")));
+    }
+
+    [Fact]
+    public async Task Transfer_with_insufficient_funds_is_refused_moves_nothing_and_replays_the_refusal()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 100));
+        var request = Ledger.Transfer(alice, bob, 101);
+
+        var refused = await Client.Execute(request);
+        await Client.Execute(Ledger.Deposit(alice, 1_000));
+        var replay = await Client.Execute(request);
+
+        Assert.Equal(MovementStatus.Failed, refused.Status);
+        Assert.Equal(ErrorKind.InsufficientFunds, refused.FailureCode);
+        RecordAssert.Same(refused, replay);
+        Assert.Equal(1_100, await Client.Balance(alice));
+        Assert.Equal(0, await Client.Balance(bob));
+        Assert.Equal(2, (await Client.Wallet(alice)).Sequence);
+    }
+
+    [Fact]
+    public async Task Replaying_an_idempotency_key_returns_the_original_record_and_moves_money_once()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 1_000));
+        var request = Ledger.Transfer(alice, bob, 250);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Client.Execute(request)));
+        var later = await Client.Execute(request);
+
+        Assert.All(results, r => RecordAssert.Same(results[0], r));
+        RecordAssert.Same(results[0], later);
+        Assert.Equal(750, await Client.Balance(alice));
+        Assert.Equal(250, await Client.Balance(bob));
+        RecordAssert.Same(results[0], await Client.GetGrain<ILedgerGrain>(0).GetTransaction(results[0].Id));
+    }
+
+    [Fact]
+    public async Task The_same_key_with_a_different_request_is_an_idempotency_conflict()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 1_000));
+        var original = Ledger.Transfer(alice, bob, 250);
+        await Client.Execute(original);
+
+        var conflict = await Assert.ThrowsAsync<LedgerException>(() => Client.Execute(original with { Amount = 251 }));
+
+        Assert.Equal(ErrorKind.IdempotencyConflict, conflict.Code);
+        Assert.Equal(750, await Client.Balance(alice));
+    }
+
+    [Fact]
+    public async Task The_same_key_in_another_scope_is_another_movement()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 1_000, key: "shared-key"));
+
+        var second = await Client.Execute(Ledger.Deposit(bob, 1_000, key: "shared-key") with { Scope = "operator:other" });
+
+        Assert.Equal(MovementStatus.Completed, second.Status);
+        Assert.Equal(1_000, await Client.Balance(bob));
+    }
+
+    [Fact]
+    public async Task Currency_mismatch_is_refused()
+    {
+        var (_, rwf) = await Client.RegisterAsync("RWF");
+        var (_, usd) = await Client.RegisterAsync("USD");
+        await Client.Execute(Ledger.Deposit(rwf, 1_000));
+
+        var deposit = await Client.Execute(Ledger.Deposit(usd, 1_000, "RWF"));
+        var transfer = await Client.Execute(Ledger.Transfer(rwf, usd, 10, "RWF"));
+
+        Assert.Equal(ErrorKind.CurrencyMismatch, deposit.FailureCode);
+        Assert.Equal(ErrorKind.CurrencyMismatch, transfer.FailureCode);
+        Assert.Equal(1_000, await Client.Balance(rwf));
+        Assert.Equal(0, await Client.Balance(usd));
+    }
+
+    [Fact]
+    public async Task Movements_to_an_unknown_wallet_are_refused_as_not_found()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 1_000));
+        var nowhere = WalletIds.ForCustomer(Domain.Ids.NewCustomerId(), "RWF");
+
+        var record = await Client.Execute(Ledger.Transfer(alice, nowhere, 10));
+
+        Assert.Equal(ErrorKind.WalletNotFound, record.FailureCode);
+        Assert.Equal(1_000, await Client.Balance(alice));
+    }
+
+    [Fact]
+    public async Task A_customer_can_only_move_money_out_of_their_own_wallet()
+    {
+        var (alice, aliceWallet) = await Client.RegisterAsync();
+        var (_, bobWallet) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(bobWallet, 1_000));
+
+        var record = await Client.Execute(Ledger.Transfer(bobWallet, aliceWallet, 10, initiatedBy: alice.Id));
+
+        Assert.Equal(ErrorKind.WalletNotFound, record.FailureCode);
+        Assert.Equal(1_000, await Client.Balance(bobWallet));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(long.MaxValue)]
+    public async Task Invalid_amounts_are_rejected_before_anything_is_recorded(long amount)
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var request = Ledger.Deposit(alice, amount);
+
+        var error = await Assert.ThrowsAsync<LedgerException>(() => Client.Execute(request));
+
+        Assert.Equal(ErrorKind.Validation, error.Code);
+        Assert.Contains("amount", error.Fields!.Keys);
+        var id = Domain.Ids.TransactionIdFor(request.Scope, request.IdempotencyKey);
+        var missing = await Assert.ThrowsAsync<LedgerException>(() => Client.GetGrain<ILedgerGrain>(0).GetTransaction(id));
+        Assert.Equal(ErrorKind.TransactionNotFound, missing.Code);
+    }
+
+    [Fact]
+    public async Task A_transfer_to_the_same_wallet_is_rejected()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+
+        var error = await Assert.ThrowsAsync<LedgerException>(() => Client.Execute(Ledger.Transfer(alice, alice, 1)));
+
+        Assert.Equal(ErrorKind.SameWallet, error.Code);
+    }
+
+    [Fact]
+    public async Task A_movement_record_carries_description_metadata_and_creation_time()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+        var request = Ledger.Deposit(alice, 42) with
+        {
+            Description = "salary",
+            Metadata = new Dictionary<string, string> { ["invoice"] = "INV-7", ["channel"] = "mobile" },
+        };
+
+        var record = await Client.Execute(request);
+        var fetched = await Client.GetGrain<ILedgerGrain>(0).GetTransaction(record.Id);
+
+        Assert.Equal("salary", fetched.Description);
+        Assert.Equal("INV-7", fetched.Metadata["invoice"]);
+        Assert.Equal(request.IdempotencyKey, fetched.IdempotencyKey);
+        Assert.InRange(fetched.CreatedAt, before, DateTimeOffset.UtcNow.AddSeconds(5));
+        Assert.StartsWith("txn_", fetched.Id);
+    }
+}
