@@ -111,7 +111,7 @@ public sealed class MovementTests(ClusterFixture fixture)
         var original = Ledger.Transfer(alice, bob, 250);
         await Client.Execute(original);
 
-        var conflict = await Assert.ThrowsAsync<LedgerException>(() => Client.Execute(original with { Amount = 251 }));
+        var conflict = await Refusal.Of(() => Client.Execute(original with { Amount = 251 }));
 
         Assert.Equal(ErrorKind.IdempotencyConflict, conflict.Code);
         Assert.Equal(750, await Client.Balance(alice));
@@ -181,12 +181,12 @@ public sealed class MovementTests(ClusterFixture fixture)
         var (_, alice) = await Client.RegisterAsync();
         var request = Ledger.Deposit(alice, amount);
 
-        var error = await Assert.ThrowsAsync<LedgerException>(() => Client.Execute(request));
+        var error = await Refusal.Of(() => Client.Execute(request));
 
         Assert.Equal(ErrorKind.Validation, error.Code);
         Assert.Contains("amount", error.Fields!.Keys);
         var id = Domain.Ids.TransactionIdFor(request.Scope, request.IdempotencyKey);
-        var missing = await Assert.ThrowsAsync<LedgerException>(() => Client.GetGrain<ILedgerGrain>(0).GetTransaction(id));
+        var missing = await Refusal.Of(() => Client.GetGrain<ILedgerGrain>(0).GetTransaction(id));
         Assert.Equal(ErrorKind.TransactionNotFound, missing.Code);
     }
 
@@ -195,7 +195,7 @@ public sealed class MovementTests(ClusterFixture fixture)
     {
         var (_, alice) = await Client.RegisterAsync();
 
-        var error = await Assert.ThrowsAsync<LedgerException>(() => Client.Execute(Ledger.Transfer(alice, alice, 1)));
+        var error = await Refusal.Of(() => Client.Execute(Ledger.Transfer(alice, alice, 1)));
 
         Assert.Equal(ErrorKind.SameWallet, error.Code);
     }

@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Tekana.Abstractions.Transfers;
+using Tekana.Domain.Transfers;
+using Xunit.Abstractions;
+
+namespace Tekana.IntegrationTests.Transfers;
+
+[Collection(ClusterCollection.Name)]
+public sealed class ConcurrencyTests(ClusterFixture fixture, ITestOutputHelper output)
+{
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Thousands_of_concurrent_transfers_conserve_money_and_record_each_movement_once()
+    {
+        // KES and UGX are used by this test alone, so their house wallets see only its movements.
+        const int walletsPerCurrency = 120, transfers = 3_000, callers = 48;
+        var kes = await RegisterMany("KES", walletsPerCurrency);
+        var ugx = await RegisterMany("UGX", walletsPerCurrency / 2);
+        var acknowledged = new ConcurrentBag<TransactionRecord>();
+        await ForEachAsync(kes.Concat(ugx), 16, async wallet =>
+            acknowledged.Add(await Client.Execute(Ledger.Deposit(wallet, Random.Shared.Next(500, 5_000), kes.Contains(wallet) ? "KES" : "UGX"))));
+
+        // A few hot wallets take a large share of the traffic, as a merchant would.
+        var hot = kes.Take(3).ToArray();
+        var stopwatch = Stopwatch.StartNew();
+        await ForEachAsync(Enumerable.Range(0, transfers), callers, async i =>
+        {
+            var (pool, currency) = i % 4 == 0 ? (ugx, "UGX") : (kes, "KES");
+            var from = pool[Random.Shared.Next(pool.Count)];
+            var to = i % 5 == 0 && currency == "KES" ? hot[Random.Shared.Next(hot.Length)] : pool[Random.Shared.Next(pool.Count)];
+            if (from == to)
+            {
+                return;
+            }
+            var request = i % 50 == 0
+                ? Ledger.Withdrawal(from, Random.Shared.Next(1, 300), currency)
+                : Ledger.Transfer(from, to, Random.Shared.Next(1, 1_500), currency);
+            acknowledged.Add(await Client.Execute(request));
+        });
+        stopwatch.Stop();
+
+        var completed = acknowledged.Count(r => r.Status == MovementStatus.Completed);
+        output.WriteLine($"{transfers} movements from {callers} callers in {stopwatch.Elapsed.TotalSeconds:F1} s " +
+            $"({transfers / stopwatch.Elapsed.TotalSeconds:F0}/s); completed {completed}, " +
+            $"refused {acknowledged.Count(r => r.Status == MovementStatus.Failed)}");
+        Assert.True(completed > transfers / 2, "most movements should complete");
+        await LedgerAudit.AssertConsistentAsync(Client, kes.Concat(ugx).ToList(), acknowledged.ToList(), "KES", "UGX");
+    }
+
+    private async Task<List<string>> RegisterMany(string currency, int count)
+    {
+        var wallets = new ConcurrentBag<string>();
+        await ForEachAsync(Enumerable.Range(0, count), 16, async _ => wallets.Add((await Client.RegisterAsync(currency)).WalletId));
+        return wallets.ToList();
+    }
+
+    internal static Task ForEachAsync<T>(IEnumerable<T> items, int parallelism, Func<T, Task> body) =>
+        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (item, _) => await body(item));
+}
