@@ -19,13 +19,13 @@ public sealed class ConcurrencyTests(ClusterFixture fixture, ITestOutputHelper o
         var kes = await RegisterMany("KES", walletsPerCurrency);
         var ugx = await RegisterMany("UGX", walletsPerCurrency / 2);
         var acknowledged = new ConcurrentBag<TransactionRecord>();
-        await ForEachAsync(kes.Concat(ugx), 16, async wallet =>
+        await Concurrently.ForEachAsync(kes.Concat(ugx), 16, async wallet =>
             acknowledged.Add(await Client.Execute(Ledger.Deposit(wallet, Random.Shared.Next(500, 5_000), kes.Contains(wallet) ? "KES" : "UGX"))));
 
         // A few hot wallets take a large share of the traffic, as a merchant would.
         var hot = kes.Take(3).ToArray();
         var stopwatch = Stopwatch.StartNew();
-        await ForEachAsync(Enumerable.Range(0, transfers), callers, async i =>
+        await Concurrently.ForEachAsync(Enumerable.Range(0, transfers), callers, async i =>
         {
             var (pool, currency) = i % 4 == 0 ? (ugx, "UGX") : (kes, "KES");
             var from = pool[Random.Shared.Next(pool.Count)];
@@ -52,10 +52,7 @@ public sealed class ConcurrencyTests(ClusterFixture fixture, ITestOutputHelper o
     private async Task<List<string>> RegisterMany(string currency, int count)
     {
         var wallets = new ConcurrentBag<string>();
-        await ForEachAsync(Enumerable.Range(0, count), 16, async _ => wallets.Add((await Client.RegisterAsync(currency)).WalletId));
+        await Concurrently.ForEachAsync(Enumerable.Range(0, count), 16, async _ => wallets.Add((await Client.RegisterAsync(currency)).WalletId));
         return wallets.ToList();
     }
-
-    internal static Task ForEachAsync<T>(IEnumerable<T> items, int parallelism, Func<T, Task> body) =>
-        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (item, _) => await body(item));
 }

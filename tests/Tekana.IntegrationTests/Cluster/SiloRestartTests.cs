@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using Tekana.Abstractions.Transfers;
+using Tekana.Domain.Transfers;
+using Tekana.Grains.Hosting;
+using Xunit.Abstractions;
+
+namespace Tekana.IntegrationTests.Cluster;
+
+/// <summary>A silo dies in the middle of a run. Its own cluster and database, so the kill disturbs no other test.</summary>
+public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private InProcessTestCluster _cluster = null!;
+
+    private IClusterClient Client => _cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        var connectionString = await TestDatabase.CreateAsync("restart");
+        var builder = new InProcessTestClusterBuilder(initialSilosCount: 3);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddTekanaGrains();
+            silo.AddTekanaPostgresStorage(connectionString);
+            silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000);
+        });
+        builder.ConfigureClient(client => client.UseTransactions());
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task Killing_a_silo_mid_run_loses_no_acknowledged_movement_and_retries_settle_exactly_once()
+    {
+        var wallets = new ConcurrentBag<string>();
+        await Concurrently.ForEachAsync(Enumerable.Range(0, 40), 8, async _ => wallets.Add((await Client.RegisterAsync()).WalletId));
+        var pool = wallets.ToList();
+        var acknowledged = new ConcurrentBag<TransactionRecord>();
+        await Concurrently.ForEachAsync(pool, 8, async w => acknowledged.Add(await Client.Execute(Ledger.Deposit(w, 10_000))));
+
+        var requests = Enumerable.Range(0, 600).Select(i =>
+        {
+            var from = pool[i % pool.Count];
+            var to = pool[(i * 7 + 3) % pool.Count];
+            return from == to ? null : Ledger.Transfer(from, to, 1 + i % 97);
+        }).OfType<MovementRequest>().ToList();
+        var failedCalls = 0;
+        var victim = _cluster.Silos[^1];
+        var killed = 0;
+
+        await Concurrently.ForEachAsync(requests.Select((r, i) => (r, i)), 16, async item =>
+        {
+            if (item.i == requests.Count / 3 && Interlocked.Exchange(ref killed, 1) == 0)
+            {
+                await _cluster.KillSiloAsync(victim);
+            }
+            // A client that saw no answer retries under the same key until the movement settles.
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    acknowledged.Add(await Client.Execute(item.r));
+                    return;
+                }
+                catch (Exception) when (attempt < 30)
+                {
+                    Interlocked.Increment(ref failedCalls);
+                    await Task.Delay(200);
+                }
+            }
+        });
+        await _cluster.StartAdditionalSiloAsync();
+
+        output.WriteLine($"{requests.Count} transfers, {failedCalls} calls failed around the kill and were retried under the same key");
+        await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
+        var sample = acknowledged.Where(r => r.Type == MovementType.Transfer).Take(20).ToList();
+        foreach (var record in sample)
+        {
+            var request = requests.Single(r => Domain.Ids.TransactionIdFor(r.Scope, r.IdempotencyKey) == record.Id);
+            RecordAssert.Same(record, await Client.Execute(request));
+        }
+    }
+}
