@@ -37,3 +37,10 @@ public sealed record CustomerView(
 public sealed record WalletRef(
     [property: Id(0)] string Currency,
     [property: Id(1)] string WalletId);
+
+public enum SignInResult
+{
+    Succeeded = 1,
+    Failed = 2,
+    LockedOut = 3,
+}

@@ -30,8 +30,11 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// <summary>The customer's wallets with their balances.</summary>
     Task<IReadOnlyList<WalletView>> GetWallets();
 
-    /// <summary>Checks a password against the stored hash; the hash itself never leaves the grain.</summary>
-    Task<bool> VerifyPassword(string password);
+    /// <summary>
+    /// Checks a password against the stored hash (which never leaves the grain). Repeated failures lock sign-in
+    /// for a while.
+    /// </summary>
+    Task<SignInResult> SignIn(string password);
 
     /// <summary>
     /// Whether this customer still holds an identity claim (email or phone). Asked by a claim grain before it

@@ -8,11 +8,17 @@ namespace Tekana.Abstractions.Transfers;
 public interface ILedgerGrain : IGrainWithIntegerKey
 {
     /// <summary>Executes a deposit, withdrawal or transfer; a replay of the same key returns the original record.</summary>
-    Task<TransactionRecord> Execute(MovementRequest request);
+    Task<MovementOutcome> Execute(MovementRequest request);
 
     /// <summary>A movement's record by transaction id.</summary>
     Task<TransactionRecord> GetTransaction(string transactionId);
 }
+
+/// <summary>A movement's record, and whether this call only replayed an earlier one.</summary>
+[GenerateSerializer, Immutable]
+public sealed record MovementOutcome(
+    [property: Id(0)] TransactionRecord Record,
+    [property: Id(1)] bool Replayed);
 
 /// <summary>The record of one movement, keyed by transaction id. Its state commits with the wallets' balances.</summary>
 public interface ITransactionRecordGrain : IGrainWithStringKey

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Identity;
+using SignInResult = Tekana.Abstractions.Customers.SignInResult;
 using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Wallets;
@@ -20,6 +21,10 @@ public sealed class CustomerGrain(
 {
     /// <summary>How long an unfinished registration keeps its email and phone from others.</summary>
     private static readonly TimeSpan RegistrationHold = TimeSpan.FromMinutes(2);
+
+    /// <summary>Failed sign-ins in a row that lock the account, and for how long.</summary>
+    private const int MaxFailedSignIns = 5;
+    private static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -209,8 +214,42 @@ public sealed class CustomerGrain(
         return wallets;
     }
 
-    public Task<bool> VerifyPassword(string password) =>
-        Task.FromResult(S.Status is CustomerStatus.Active or CustomerStatus.Suspended && PasswordMatches(password));
+    public async Task<SignInResult> SignIn(string password)
+    {
+        if (S.Status is not (CustomerStatus.Active or CustomerStatus.Suspended))
+        {
+            // Same answer as a wrong password: sign-in does not reveal which customers exist.
+            return SignInResult.Failed;
+        }
+        var now = clock.GetUtcNow();
+        if (S.LockedOutUntil > now)
+        {
+            return SignInResult.LockedOut;
+        }
+        var verdict = passwordHasher.VerifyHashedPassword(Id, S.PasswordHash, password ?? "");
+        if (verdict == PasswordVerificationResult.Failed)
+        {
+            S.FailedSignIns++;
+            if (S.FailedSignIns >= MaxFailedSignIns)
+            {
+                S.FailedSignIns = 0;
+                S.LockedOutUntil = now + LockoutDuration;
+            }
+            await state.WriteStateAsync();
+            return S.LockedOutUntil > now ? SignInResult.LockedOut : SignInResult.Failed;
+        }
+        if (verdict == PasswordVerificationResult.SuccessRehashNeeded || S.FailedSignIns != 0 || S.LockedOutUntil is not null)
+        {
+            if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+            {
+                S.PasswordHash = passwordHasher.HashPassword(Id, password!);
+            }
+            S.FailedSignIns = 0;
+            S.LockedOutUntil = null;
+            await state.WriteStateAsync();
+        }
+        return SignInResult.Succeeded;
+    }
 
     public Task<bool> HoldsIdentity(string claimKey)
     {

@@ -18,6 +18,9 @@ public sealed class CustomerState
     [Id(9)] public DateTimeOffset UpdatedAt { get; set; }
     /// <summary>Digest of the normalised registration, so that a retried registration can be told from a different one.</summary>
     [Id(10)] public string RegistrationFingerprint { get; set; } = "";
+    /// <summary>Consecutive failed sign-ins since the last success or lockout.</summary>
+    [Id(11)] public int FailedSignIns { get; set; }
+    [Id(12)] public DateTimeOffset? LockedOutUntil { get; set; }
 }
 
 [GenerateSerializer]

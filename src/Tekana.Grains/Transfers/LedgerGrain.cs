@@ -12,7 +12,7 @@ namespace Tekana.Grains.Transfers;
 [StatelessWorker]
 public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider clock) : Grain, ILedgerGrain
 {
-    public async Task<TransactionRecord> Execute(MovementRequest request)
+    public async Task<MovementOutcome> Execute(MovementRequest request)
     {
         LedgerException.ThrowIf(MovementRules.Validate(
             request.Type, request.IdempotencyKey, request.FromWalletId, request.ToWalletId, request.Amount,
@@ -60,12 +60,15 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                 {
                     throw refusal;
                 }
-                return await RecordFailure(record, pending with
+                var failed = pending with
                 {
                     Status = MovementStatus.Failed,
                     FailureCode = refusal.Code,
                     FailureMessage = refusal.Message,
-                });
+                };
+                var stored = await Retry(() => record.RecordFailure(failed));
+                // Another attempt under the same key may have stored its outcome first: that one is the answer.
+                return new MovementOutcome(stored, Replayed: stored.CreatedAt != failed.CreatedAt || stored.Status != failed.Status);
             }
             catch (Exception e) when (TransientFailures.IsTransient(e) && attempt < TransientFailures.MaxAttempts)
             {
@@ -88,14 +91,14 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         return record ?? throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
     }
 
-    private async Task<TransactionRecord> Move(ITransactionRecordGrain record, TransactionRecord pending)
+    private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
     {
-        TransactionRecord? result = null;
+        MovementOutcome? result = null;
         await transactions.RunTransaction(TransactionOption.Create, async () =>
         {
             if (await record.Begin(pending.Fingerprint) is { } existing)
             {
-                result = existing;
+                result = new MovementOutcome(existing, Replayed: true);
                 return;
             }
             // Both legs run concurrently inside the one transaction; either refusal aborts both.
@@ -105,20 +108,18 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                 .Credit(new WalletEntry(pending.Id, pending.Amount, pending.Currency, null));
             await Task.WhenAll(debit, credit);
             var (debited, credited) = (await debit, await credit);
-            result = pending with
+            var completed = pending with
             {
                 FromSequence = debited.Sequence,
                 FromBalanceAfter = debited.BalanceAfter,
                 ToSequence = credited.Sequence,
                 ToBalanceAfter = credited.BalanceAfter,
             };
-            await record.Complete(result);
+            await record.Complete(completed);
+            result = new MovementOutcome(completed, Replayed: false);
         });
         return result!;
     }
-
-    private Task<TransactionRecord> RecordFailure(ITransactionRecordGrain record, TransactionRecord failed) =>
-        Retry(() => record.RecordFailure(failed));
 
     private static async Task<T> Retry<T>(Func<Task<T>> action)
     {

@@ -167,7 +167,7 @@ public sealed class CustomerTests(ClusterFixture fixture)
         Assert.Equal(CustomerStatus.Closed, closed.Status);
         Assert.All(await grain.GetWallets(), w => Assert.Equal(WalletStatus.Closed, w.Status));
         Assert.Equal(ErrorKind.WalletClosed, (await Client.Execute(Ledger.Deposit(rwf, 1))).FailureCode);
-        Assert.False(await grain.VerifyPassword("correct horse battery"));
+        Assert.Equal(SignInResult.Failed, await grain.SignIn("correct horse battery"));
     }
 
     [Fact]
@@ -176,13 +176,29 @@ public sealed class CustomerTests(ClusterFixture fixture)
         var (alice, _) = await Client.RegisterAsync();
         var grain = Client.GetGrain<ICustomerGrain>(alice.Id);
 
-        Assert.True(await grain.VerifyPassword("correct horse battery"));
-        Assert.False(await grain.VerifyPassword("wrong password"));
+        Assert.Equal(SignInResult.Succeeded, await grain.SignIn("correct horse battery"));
+        Assert.Equal(SignInResult.Failed, await grain.SignIn("wrong password"));
         Assert.DoesNotContain(typeof(CustomerView).GetProperties(), p => p.Name.Contains("Password", StringComparison.OrdinalIgnoreCase));
         var stored = await TestDatabase.ScalarAsync<byte[]>(fixture.ConnectionString,
             $"SELECT payload FROM orleans_storage WHERE grain_type = 'customer' AND grain_id_ext LIKE '%{alice.Id}'");
         var json = System.Text.Encoding.UTF8.GetString(stored);
         Assert.Contains("AQAAAA", json); // ASP.NET Core Identity v3 hash format marker (PBKDF2, base64)
         Assert.DoesNotContain("correct horse battery", json);
+    }
+
+    [Fact]
+    public async Task Five_wrong_passwords_in_a_row_lock_sign_in_even_for_the_right_one()
+    {
+        var (alice, _) = await Client.RegisterAsync();
+        var grain = Client.GetGrain<ICustomerGrain>(alice.Id);
+
+        var attempts = new List<SignInResult>();
+        for (var i = 0; i < 5; i++)
+        {
+            attempts.Add(await grain.SignIn("wrong password"));
+        }
+
+        Assert.Equal([.. Enumerable.Repeat(SignInResult.Failed, 4), SignInResult.LockedOut], attempts);
+        Assert.Equal(SignInResult.LockedOut, await grain.SignIn("correct horse battery"));
     }
 }

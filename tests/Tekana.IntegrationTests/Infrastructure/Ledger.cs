@@ -35,8 +35,8 @@ public static class Ledger
     public static MovementRequest Transfer(string from, string to, long amount, string currency = "RWF", string? key = null, string? initiatedBy = null) =>
         new(MovementType.Transfer, initiatedBy ?? "operator:test", key ?? Unique(), initiatedBy, from, to, amount, currency, null, "test transfer", null);
 
-    public static Task<TransactionRecord> Execute(this IClusterClient client, MovementRequest request) =>
-        client.GetGrain<ILedgerGrain>(0).Execute(request);
+    public static async Task<TransactionRecord> Execute(this IClusterClient client, MovementRequest request) =>
+        (await client.GetGrain<ILedgerGrain>(0).Execute(request)).Record;
 
     public static Task<WalletView> Wallet(this IClusterClient client, string walletId) =>
         client.GetGrain<IWalletGrain>(walletId).Get();

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.OpenApi;
+using Tekana.Api.Auth;
+using Tekana.Api.Customers;
+using Tekana.Api.Errors;
+using Tekana.Api.Health;
+using Tekana.Api.Transfers;
+using Tekana.Api.Wallets;
+using Tekana.Grains.Hosting;
+
+namespace Tekana.Api.Hosting;
+
+public static class ApiHosting
+{
+    public static WebApplicationBuilder AddTekanaApi(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+
+        // Embedded default: no Postgres configured means a silo in this process on in-memory storage.
+        var postgres = configuration.GetConnectionString(TekanaSiloBuilderExtensions.PostgresConnectionStringName);
+        if (string.IsNullOrWhiteSpace(postgres) || configuration.GetValue<bool>("Api:CoHostSilo"))
+        {
+            builder.UseOrleans(silo => silo.AddTekana(configuration));
+        }
+        else
+        {
+            builder.UseOrleansClient(client => client.AddTekanaClient(configuration));
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Limits.MaxRequestBodySize = configuration.GetValue<long?>("Api:MaxRequestBodyBytes") ?? 64 * 1024);
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.TryAddTimeProvider();
+
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<AuthOptions>>((jwt, auth) =>
+            {
+                jwt.MapInboundClaims = false;
+                jwt.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = auth.Value.Issuer,
+                    ValidAudience = auth.Value.Audience,
+                    IssuerSigningKey = TokenIssuer.KeyFrom(auth.Value),
+                    NameClaimType = "sub",
+                    RoleClaimType = "role",
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                };
+            });
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Customer, p => p.RequireRole(Roles.Customer))
+            .AddPolicy(Policies.Operator, p => p.RequireRole(Roles.Operator))
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(Policies.OperatorOrAdmin, p => p.RequireRole(Roles.Operator, Roles.Admin));
+        builder.Services.AddTekanaRateLimits(configuration);
+        builder.Services.AddHealthChecks()
+            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"])
+            .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        builder.Services.AddEndpointsApiExplorer();
+        builder.Services.AddSwaggerGen(swagger =>
+        {
+            swagger.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Tekana eWallet API",
+                Version = "v1",
+                Description = "Customers, wallets and money movement. Amounts are integers in the currency's minor unit.",
+            });
+            swagger.AddSecurityDefinition("oauth2", new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.OAuth2,
+                Flows = new OpenApiOAuthFlows
+                {
+                    Password = new OpenApiOAuthFlow { TokenUrl = new Uri("/api/v1/auth/token", UriKind.Relative) },
+                    ClientCredentials = new OpenApiOAuthFlow { TokenUrl = new Uri("/api/v1/auth/token", UriKind.Relative) },
+                },
+            });
+            swagger.AddSecurityRequirement(document => new OpenApiSecurityRequirement
+            {
+                [new OpenApiSecuritySchemeReference("oauth2", document)] = [],
+            });
+        });
+        return builder;
+    }
+
+    public static WebApplication UseTekanaApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseSwagger(o => o.RouteTemplate = "api/openapi/{documentName}.json");
+        app.UseSwaggerUI(o =>
+        {
+            o.RoutePrefix = "api";
+            o.SwaggerEndpoint("/api/openapi/v1.json", "Tekana eWallet v1");
+            o.DocumentTitle = "Tekana eWallet API";
+        });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).DisableRateLimiting();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).DisableRateLimiting();
+        app.MapAuthApi();
+        app.MapCustomersApi();
+        app.MapWalletsApi();
+        app.MapMovementsApi();
+        return app;
+    }
+
+    private static void TryAddTimeProvider(this IServiceCollection services) =>
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(services, TimeProvider.System);
+}
