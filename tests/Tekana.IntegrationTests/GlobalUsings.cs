@@ -1,1 +1,2 @@
 global using Tekana.IntegrationTests.Infrastructure;
+global using Tekana.Testing;

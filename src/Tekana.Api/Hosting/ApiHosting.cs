@@ -33,8 +33,9 @@ public static class ApiHosting
             builder.UseOrleansClient(client => client.AddTekanaClient(configuration));
         }
 
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Limits.MaxRequestBodySize = configuration.GetValue<long?>("Api:MaxRequestBodyBytes") ?? 64 * 1024);
+        var maxBody = configuration.GetValue<long?>("Api:MaxRequestBodyBytes") ?? 64 * 1024;
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
+        builder.Services.Configure<BodySizeOptions>(o => o.MaxBytes = maxBody);
         builder.Services.Configure<JsonOptions>(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
@@ -100,6 +101,7 @@ public static class ApiHosting
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<BodySizeLimit>();
         app.UseSwagger(o => o.RouteTemplate = "api/openapi/{documentName}.json");
         app.UseSwaggerUI(o =>
         {

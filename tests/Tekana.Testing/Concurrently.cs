@@ -1,4 +1,4 @@
-namespace Tekana.IntegrationTests.Infrastructure;
+namespace Tekana.Testing;
 
 public static class Concurrently
 {

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Tekana.IntegrationTests.Infrastructure;
+namespace Tekana.Testing;
 
 /// <summary>
 /// A fresh database per fixture, cloned from the template that the test script prepared with the scripts in sql/.
@@ -17,7 +17,7 @@ public static class TestDatabase
 
     public static async Task<string> CreateAsync(string purpose)
     {
-        var name = $"t_{purpose}_{Guid.NewGuid():N}"[..40].ToLowerInvariant();
+        var name = $"t_{purpose}_{Guid.NewGuid():N}".ToLowerInvariant();
         await using (var connection = new NpgsqlConnection(ServerConnectionString))
         {
             await connection.OpenAsync();
