@@ -23,6 +23,14 @@ public static class Ids
     public static string TransactionIdFor(string scope, string idempotencyKey) =>
         TransactionPrefix + Digest($"transaction/{scope}/{idempotencyKey}");
 
+    public const string EventPrefix = "evt_";
+
+    /// <summary>The id of a movement's event: derived from the transaction, so every copy and retry carries the same id.</summary>
+    public static string EventIdForTransaction(string transactionId) => EventPrefix + transactionId[TransactionPrefix.Length..];
+
+    /// <summary>The id of the <paramref name="number"/>th event of a subject (customer or wallet lifecycle events).</summary>
+    public static string EventIdFor(string subject, long number) => EventPrefix + Digest($"event/{subject}/{number}");
+
     public static bool IsCustomerId(string? id) => id is not null && HasShape(id, CustomerPrefix);
 
     public static bool IsTransactionId(string? id) => id is not null && HasShape(id, TransactionPrefix);

@@ -1,10 +1,11 @@
 using Orleans.Concurrency;
+using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Wallets;
 
 namespace Tekana.Abstractions.Customers;
 
 /// <summary>A customer: profile, lifecycle and the list of wallets. Keyed by customer id.</summary>
-public interface ICustomerGrain : IGrainWithStringKey
+public interface ICustomerGrain : IEventSourceGrain
 {
     /// <summary>Registers the customer and opens the first wallet. Safe to retry with the same data under the same id.</summary>
     Task<CustomerView> Register(RegisterCustomer command);

@@ -42,3 +42,10 @@ public interface ITransactionRecordGrain : IGrainWithStringKey
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<TransactionRecord?> Get();
 }
+
+/// <summary>Re-reads a wallet's committed outbox in a transaction of its own and hands it back for publication.</summary>
+public interface IOutboxRecoveryGrain : IGrainWithIntegerKey
+{
+    [Orleans.Concurrency.OneWay]
+    Task Recover(string walletId);
+}

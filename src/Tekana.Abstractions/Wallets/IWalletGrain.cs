@@ -1,10 +1,13 @@
+using Orleans.Concurrency;
+using Tekana.Abstractions.Events;
+
 namespace Tekana.Abstractions.Wallets;
 
 /// <summary>
 /// A wallet: one balance in one currency, held in transactional state so that both legs of a movement commit or
 /// neither does. Keyed by wallet id; house wallets (<c>house_funding_USD</c>, <c>house_payout_USD</c>) exist implicitly.
 /// </summary>
-public interface IWalletGrain : IGrainWithStringKey
+public interface IWalletGrain : IEventSourceGrain
 {
     /// <summary>Opens the wallet for an owner, or returns it when that owner already has it open.</summary>
     [Transaction(TransactionOption.CreateOrJoin)]
@@ -37,4 +40,28 @@ public interface IWalletGrain : IGrainWithStringKey
     /// <summary>Mirrors the owner's suspension so that movements can check it without calling the customer.</summary>
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<WalletView> SetOwnerSuspended(bool suspended);
+
+    /// <summary>
+    /// Records a committed-to-be movement event in the wallet's outbox, in the movement's transaction; returns the
+    /// event as numbered in this wallet's stream.
+    /// </summary>
+    [Transaction(TransactionOption.Join)]
+    Task<LedgerEvent> Announce(LedgerEvent movement);
+
+    /// <summary>The wallet's committed outbox and its last event number (for re-publication after a crash).</summary>
+    [Transaction(TransactionOption.CreateOrJoin)]
+    Task<OutboxSnapshot> ReadOutbox();
+
+    /// <summary>Events whose transaction committed, to be published in order.</summary>
+    [OneWay]
+    Task Committed(LedgerEvent[] events);
+
+    /// <summary>The committed outbox, read in a transaction that has committed: publish everything not yet delivered.</summary>
+    [OneWay]
+    Task Recovered(OutboxSnapshot snapshot);
 }
+
+[GenerateSerializer, Immutable]
+public sealed record OutboxSnapshot(
+    [property: Id(0)] LedgerEvent[] Events,
+    [property: Id(1)] long LastNumber);

@@ -34,6 +34,7 @@ public static class ApiHosting
         }
 
         var maxBody = configuration.GetValue<long?>("Api:MaxRequestBodyBytes") ?? 64 * 1024;
+        builder.Services.AddTekanaHistory(postgres);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
         builder.Services.Configure<BodySizeOptions>(o => o.MaxBytes = maxBody);
         builder.Services.Configure<JsonOptions>(o =>
@@ -119,6 +120,7 @@ public static class ApiHosting
         app.MapCustomersApi();
         app.MapWalletsApi();
         app.MapMovementsApi();
+        app.MapHistoryApi();
         return app;
     }
 

@@ -4,6 +4,9 @@ using Microsoft.AspNetCore.Identity;
 using SignInResult = Tekana.Abstractions.Customers.SignInResult;
 using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Events;
+using Tekana.Domain;
+using Tekana.Grains.Events;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Customers;
 using Tekana.Domain.Errors;
@@ -13,12 +16,43 @@ using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Customers;
 
-public sealed class CustomerGrain(
-    [PersistentState("customer", StorageNames.Customers)] IPersistentState<CustomerState> state,
-    IPasswordHasher<string> passwordHasher,
-    ITransactionClient transactions,
-    TimeProvider clock) : Grain, ICustomerGrain
+public sealed class CustomerGrain : Grain, ICustomerGrain
 {
+    private static readonly TimeSpan OutboxCheckPeriod = TimeSpan.FromSeconds(5);
+
+    private readonly IPersistentState<CustomerState> state;
+    private readonly IPasswordHasher<string> passwordHasher;
+    private readonly ITransactionClient transactions;
+    private readonly TimeProvider clock;
+    private readonly OutboxPublisher _publisher;
+    private IGrainTimer? _outboxTimer;
+
+    public CustomerGrain(
+        [PersistentState("customer", StorageNames.Customers)] IPersistentState<CustomerState> state,
+        IPasswordHasher<string> passwordHasher,
+        ITransactionClient transactions,
+        TimeProvider clock)
+    {
+        this.state = state;
+        this.passwordHasher = passwordHasher;
+        this.transactions = transactions;
+        this.clock = clock;
+        _publisher = new OutboxPublisher(e => this.Publish(e), clock);
+    }
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Events a previous activation wrote but never saw delivered go out again.
+        _publisher.Reset(S.Outbox, S.EventNumber);
+        await PublishAsync();
+    }
+
+    public Task Acknowledge(long[] numbers)
+    {
+        _publisher.Acknowledge(numbers);
+        return Task.CompletedTask;
+    }
+
     /// <summary>How long an unfinished registration keeps its email and phone from others.</summary>
     private static readonly TimeSpan RegistrationHold = TimeSpan.FromMinutes(2);
 
@@ -87,7 +121,7 @@ public sealed class CustomerGrain(
 
         S.Status = CustomerStatus.Active;
         S.UpdatedAt = clock.GetUtcNow();
-        await state.WriteStateAsync();
+        await SaveAsync(EventTypes.CustomerRegistered);
         return View();
     }
 
@@ -115,7 +149,7 @@ public sealed class CustomerGrain(
             S.FullName = name;
             S.PhoneNumber = phone;
             S.UpdatedAt = clock.GetUtcNow();
-            await state.WriteStateAsync();
+            await SaveAsync(EventTypes.CustomerUpdated);
         }
         if (phone != oldPhone)
         {
@@ -133,7 +167,7 @@ public sealed class CustomerGrain(
         {
             S.Status = CustomerStatus.Suspended;
             S.UpdatedAt = clock.GetUtcNow();
-            await state.WriteStateAsync();
+            await SaveAsync(EventTypes.CustomerSuspended);
         }
         return View();
     }
@@ -146,7 +180,7 @@ public sealed class CustomerGrain(
         {
             S.Status = CustomerStatus.Active;
             S.UpdatedAt = clock.GetUtcNow();
-            await state.WriteStateAsync();
+            await SaveAsync(EventTypes.CustomerReactivated);
         }
         await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.GetGrain<IWalletGrain>(id).SetOwnerSuspended(false)));
         return View();
@@ -173,7 +207,7 @@ public sealed class CustomerGrain(
         }
         S.Status = CustomerStatus.Closed;
         S.UpdatedAt = clock.GetUtcNow();
-        await state.WriteStateAsync();
+        await SaveAsync(EventTypes.CustomerClosed);
         await Release(IdentityClaims.ForEmail(S.Email));
         await Release(IdentityClaims.ForPhone(S.PhoneNumber));
         return View();
@@ -201,7 +235,7 @@ public sealed class CustomerGrain(
         {
             S.Wallets[currency] = wallet.Id;
             S.UpdatedAt = clock.GetUtcNow();
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
         return wallet;
     }
@@ -235,7 +269,7 @@ public sealed class CustomerGrain(
                 S.FailedSignIns = 0;
                 S.LockedOutUntil = now + LockoutDuration;
             }
-            await state.WriteStateAsync();
+            await SaveAsync();
             return S.LockedOutUntil > now ? SignInResult.LockedOut : SignInResult.Failed;
         }
         if (verdict == PasswordVerificationResult.SuccessRehashNeeded || S.FailedSignIns != 0 || S.LockedOutUntil is not null)
@@ -246,7 +280,7 @@ public sealed class CustomerGrain(
             }
             S.FailedSignIns = 0;
             S.LockedOutUntil = null;
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
         return SignInResult.Succeeded;
     }
@@ -261,6 +295,52 @@ public sealed class CustomerGrain(
             _ => false,
         };
         return Task.FromResult(mine && holding);
+    }
+
+    /// <summary>Writes the state; with an event type, the event goes into the outbox in the same write.</summary>
+    private async Task SaveAsync(string? eventType = null)
+    {
+        S.Outbox.RemoveAll(e => e.Number <= _publisher.AckedThrough);
+        if (eventType is not null)
+        {
+            S.EventNumber++;
+            S.Outbox.Add(new LedgerEvent
+            {
+                Id = Ids.EventIdFor(Id, S.EventNumber),
+                Type = eventType,
+                Subject = Id,
+                Number = S.EventNumber,
+                Time = S.UpdatedAt,
+                Customer = View(),
+            });
+        }
+        await state.WriteStateAsync();
+        _publisher.Add(S.Outbox);
+        await PublishAsync();
+    }
+
+    private async Task PublishAsync()
+    {
+        await _publisher.PublishReadyAsync();
+        if (_publisher.HasPending)
+        {
+            _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(OutboxCheckPeriod, OutboxCheckPeriod));
+        }
+    }
+
+    private async Task CheckOutbox()
+    {
+        if (!_publisher.HasPending)
+        {
+            _outboxTimer?.Dispose();
+            _outboxTimer = null;
+        }
+        else if (_publisher.HasOverdue)
+        {
+            // Undelivered for too long (a sink or the stream lost it, Kafka away): publish the outbox again.
+            _publisher.Reset(S.Outbox, S.EventNumber);
+            await _publisher.PublishReadyAsync();
+        }
     }
 
     private IWalletGrain Wallet(string currency) =>

@@ -1,3 +1,4 @@
+using Tekana.Abstractions.Events;
 using Tekana.Domain.Customers;
 
 namespace Tekana.Grains.Customers;
@@ -21,6 +22,9 @@ public sealed class CustomerState
     /// <summary>Consecutive failed sign-ins since the last success or lockout.</summary>
     [Id(11)] public int FailedSignIns { get; set; }
     [Id(12)] public DateTimeOffset? LockedOutUntil { get; set; }
+    [Id(13)] public long EventNumber { get; set; }
+    /// <summary>Events written with the state and not yet acknowledged by every sink (the outbox).</summary>
+    [Id(14)] public List<LedgerEvent> Outbox { get; set; } = [];
 }
 
 [GenerateSerializer]

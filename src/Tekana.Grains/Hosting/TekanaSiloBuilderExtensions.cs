@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Orleans.Configuration;
+using Tekana.Grains.Events;
+using Tekana.Grains.History;
 
 namespace Tekana.Grains.Hosting;
 
@@ -31,6 +33,7 @@ public static class TekanaSiloBuilderExtensions
             builder.AddTekanaGrains();
             builder.AddMemoryGrainStorage(StorageNames.Ledger);
             builder.AddMemoryGrainStorage(StorageNames.Customers);
+            builder.AddTekanaEvents(configuration, connectionString: null);
             return builder;
         }
 
@@ -50,7 +53,42 @@ public static class TekanaSiloBuilderExtensions
         });
         builder.AddTekanaGrains();
         builder.AddTekanaPostgresStorage(connectionString);
+        builder.AddTekanaEvents(configuration, connectionString);
         return builder;
+    }
+
+    /// <summary>
+    /// The event pipeline: an in-cluster stream per partition (a trigger only: the durable copy of every event is
+    /// its grain's outbox), relays that feed the read model and, with <c>Kafka:BootstrapServers</c> set, Kafka.
+    /// </summary>
+    public static ISiloBuilder AddTekanaEvents(this ISiloBuilder builder, IConfiguration configuration, string? connectionString)
+    {
+        builder.AddMemoryStreams(EventStreams.Provider);
+        builder.AddMemoryGrainStorage("PubSubStore");
+        builder.Services.AddTekanaHistory(connectionString);
+        builder.Services.AddSingleton<IEventSink, ReadModelSink>();
+        var kafka = configuration.GetSection(KafkaOptions.Section);
+        builder.Services.AddOptions<KafkaOptions>().Bind(kafka);
+        if (!string.IsNullOrWhiteSpace(kafka[nameof(KafkaOptions.BootstrapServers)]))
+        {
+            builder.Services.AddSingleton<IEventSink, KafkaSink>();
+        }
+        return builder;
+    }
+
+    /// <summary>The read model: PostgreSQL when configured, otherwise held in this process (embedded default).</summary>
+    public static IServiceCollection AddTekanaHistory(this IServiceCollection services, string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            services.TryAddSingleton<IHistoryStore, InMemoryHistoryStore>();
+        }
+        else
+        {
+            services.TryAddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+            services.TryAddSingleton<IHistoryStore, PostgresHistoryStore>();
+        }
+        return services;
     }
 
     /// <summary>Everything the grains need apart from clustering and storage (tests supply their own).</summary>

@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain;
@@ -94,6 +95,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
     private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
     {
         MovementOutcome? result = null;
+        var announced = new List<LedgerEvent>(2);
         await transactions.RunTransaction(TransactionOption.Create, async () =>
         {
             if (await record.Begin(pending.Fingerprint) is { } existing)
@@ -115,11 +117,38 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                 ToSequence = credited.Sequence,
                 ToBalanceAfter = credited.BalanceAfter,
             };
-            await record.Complete(completed);
+            // The movement's one event goes into the outbox of each customer wallet it touched, in this transaction.
+            var movementEvent = new LedgerEvent
+            {
+                Id = Ids.EventIdForTransaction(completed.Id),
+                Type = EventType(completed.Type),
+                Subject = "",
+                Time = completed.CreatedAt,
+                Movement = completed,
+            };
+            var announcements = new[] { completed.FromWalletId, completed.ToWalletId }
+                .Where(w => !WalletIds.TryParseHouse(w, out _, out _))
+                .Select(w => GrainFactory.GetGrain<IWalletGrain>(w).Announce(movementEvent))
+                .ToList();
+            await Task.WhenAll(announcements.Append(record.Complete(completed)));
+            announced.Clear();
+            announced.AddRange(announcements.Select(a => a.Result));
             result = new MovementOutcome(completed, Replayed: false);
         });
+        // Committed: the wallets may publish. If this hand-over is lost, the wallets find the events in their outbox.
+        foreach (var e in announced)
+        {
+            GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
+        }
         return result!;
     }
+
+    private static string EventType(MovementType type) => type switch
+    {
+        MovementType.Deposit => EventTypes.DepositCompleted,
+        MovementType.Withdrawal => EventTypes.WithdrawalCompleted,
+        _ => EventTypes.TransferCompleted,
+    };
 
     private static async Task<T> Retry<T>(Func<Task<T>> action)
     {

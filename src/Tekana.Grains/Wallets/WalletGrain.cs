@@ -1,39 +1,68 @@
 using Orleans.Transactions.Abstractions;
 using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Events;
+using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
+using Tekana.Domain;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Wallets;
+using Tekana.Grains.Events;
 using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Wallets;
 
-public sealed class WalletGrain(
-    [TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state,
-    TimeProvider clock) : Grain, IWalletGrain
+public sealed class WalletGrain : Grain, IWalletGrain
 {
+    private static readonly TimeSpan OutboxCheckPeriod = TimeSpan.FromSeconds(5);
+
+    private readonly ITransactionalState<WalletState> _state;
+    private readonly TimeProvider _clock;
+    private readonly OutboxPublisher _publisher;
+    private IGrainTimer? _outboxTimer;
+
+    public WalletGrain([TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, TimeProvider clock)
+    {
+        _state = state;
+        _clock = clock;
+        _publisher = new OutboxPublisher(e => this.Publish(e), clock);
+    }
+
     private string Id => this.GetPrimaryKeyString();
 
-    public Task<WalletView> Open(string ownerId, string currency, bool ownerSuspended) => state.PerformUpdate(s =>
+    private bool IsHouse => WalletIds.TryParseHouse(Id, out _, out _);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (WalletIds.TryParseHouse(Id, out _, out _))
+        // Whatever a previous activation left unpublished is read back from the committed outbox.
+        if (!IsHouse && WalletIds.IsWellFormed(Id))
+        {
+            RequestRecovery();
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<WalletView> Open(string ownerId, string currency, bool ownerSuspended) => Change(s =>
+    {
+        if (IsHouse)
         {
             throw new LedgerException(ErrorKind.InvalidState, "House wallets are not opened by customers.");
         }
-        var now = clock.GetUtcNow();
+        var now = _clock.GetUtcNow();
         if (s.Status != WalletStatus.None)
         {
             if (s.OwnerId != ownerId || s.Currency != currency)
             {
                 throw new LedgerException(ErrorKind.WalletExists, "The wallet already exists.");
             }
-            if (s.Status == WalletStatus.Closed)
+            if (s.Status != WalletStatus.Closed)
             {
-                // Reopening a closed wallet in the same currency brings the same wallet (and its history) back.
-                s.Status = WalletStatus.Active;
-                s.OwnerSuspended = ownerSuspended;
-                s.UpdatedAt = now;
+                return null;
             }
-            return View(s);
+            // Reopening a closed wallet in the same currency brings the same wallet (and its history) back.
+            s.Status = WalletStatus.Active;
+            s.OwnerSuspended = ownerSuspended;
+            s.UpdatedAt = now;
+            return EventTypes.WalletOpened;
         }
         s.OwnerId = ownerId;
         s.Currency = currency;
@@ -42,19 +71,19 @@ public sealed class WalletGrain(
         s.OwnerSuspended = ownerSuspended;
         s.OpenedAt = now;
         s.UpdatedAt = now;
-        return View(s);
+        return EventTypes.WalletOpened;
     });
 
-    public Task<WalletView> Get() => state.PerformRead(s =>
+    public Task<WalletView> Get() => _state.PerformRead(s =>
     {
-        if (s.Status == WalletStatus.None && !WalletIds.TryParseHouse(Id, out _, out _))
+        if (s.Status == WalletStatus.None && !IsHouse)
         {
             throw NotFound();
         }
         return View(s);
     });
 
-    public Task<EntryResult> Debit(WalletEntry entry) => state.PerformUpdate(s =>
+    public Task<EntryResult> Debit(WalletEntry entry) => _state.PerformUpdate(s =>
     {
         EnsureHouseWallet(s);
         if (entry.InitiatedBy is not null && s.OwnerId != entry.InitiatedBy)
@@ -66,29 +95,30 @@ public sealed class WalletGrain(
         return Post(s, balanceAfter);
     });
 
-    public Task<EntryResult> Credit(WalletEntry entry) => state.PerformUpdate(s =>
+    public Task<EntryResult> Credit(WalletEntry entry) => _state.PerformUpdate(s =>
     {
         EnsureHouseWallet(s);
         LedgerException.ThrowIf(s.Position.Credit(entry.Currency, entry.Amount, out var balanceAfter));
         return Post(s, balanceAfter);
     });
 
-    public Task<WalletView> Freeze() => ChangeStatus(WalletStatus.Frozen);
+    public Task<WalletView> Freeze() => Change(s => SetStatus(s, WalletStatus.Frozen) ? EventTypes.WalletFrozen : null);
 
-    public Task<WalletView> Unfreeze() => ChangeStatus(WalletStatus.Active);
+    public Task<WalletView> Unfreeze() => Change(s => SetStatus(s, WalletStatus.Active) ? EventTypes.WalletUnfrozen : null);
 
-    public Task<WalletView> Close() => state.PerformUpdate(s =>
+    public Task<WalletView> Close() => Change(s =>
     {
         LedgerException.ThrowIf(s.Position.CanClose());
-        if (s.Status != WalletStatus.Closed)
+        if (s.Status == WalletStatus.Closed)
         {
-            s.Status = WalletStatus.Closed;
-            s.UpdatedAt = clock.GetUtcNow();
+            return null;
         }
-        return View(s);
+        s.Status = WalletStatus.Closed;
+        s.UpdatedAt = _clock.GetUtcNow();
+        return EventTypes.WalletClosed;
     });
 
-    public Task<WalletView> SetOwnerSuspended(bool suspended) => state.PerformUpdate(s =>
+    public Task<WalletView> SetOwnerSuspended(bool suspended) => Change(s =>
     {
         if (s.Status == WalletStatus.None)
         {
@@ -97,27 +127,134 @@ public sealed class WalletGrain(
         if (s.OwnerSuspended != suspended)
         {
             s.OwnerSuspended = suspended;
-            s.UpdatedAt = clock.GetUtcNow();
+            s.UpdatedAt = _clock.GetUtcNow();
         }
-        return View(s);
+        return null; // the customer's own event says it
     });
 
-    private Task<WalletView> ChangeStatus(WalletStatus target) => state.PerformUpdate(s =>
+    public Task<LedgerEvent> Announce(LedgerEvent movement) => _state.PerformUpdate(s => Append(s, movement));
+
+    public Task<OutboxSnapshot> ReadOutbox() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber));
+
+    public async Task Committed(LedgerEvent[] events)
+    {
+        _publisher.Add(events);
+        await PublishAsync();
+    }
+
+    public async Task Recovered(OutboxSnapshot snapshot)
+    {
+        _recoveryRequested = false;
+        _publisher.Reset(snapshot.Events, snapshot.LastNumber);
+        await PublishAsync();
+    }
+
+    public Task Acknowledge(long[] numbers)
+    {
+        _publisher.Acknowledge(numbers);
+        return Task.CompletedTask;
+    }
+
+    private bool _recoveryRequested;
+
+    private void RequestRecovery()
+    {
+        if (!_recoveryRequested)
+        {
+            _recoveryRequested = true;
+            GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore();
+        }
+        EnsureOutboxTimer();
+    }
+
+    private async Task PublishAsync()
+    {
+        await _publisher.PublishReadyAsync();
+        if (_publisher.HasGap)
+        {
+            // A committed event is missing: its committer died before handing it over. The outbox has it.
+            RequestRecovery();
+        }
+        if (_publisher.HasPending)
+        {
+            EnsureOutboxTimer();
+        }
+    }
+
+    private void EnsureOutboxTimer() => _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(OutboxCheckPeriod, OutboxCheckPeriod));
+
+    private Task CheckOutbox()
+    {
+        if (!_publisher.HasPending)
+        {
+            _outboxTimer?.Dispose();
+            _outboxTimer = null;
+        }
+        else if (_publisher.HasOverdue || _publisher.HasGap || _recoveryRequested || !_publisher.Known)
+        {
+            // Undelivered for too long (a sink or the stream lost it, Kafka away): publish the outbox again.
+            _recoveryRequested = false;
+            RequestRecovery();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A lifecycle change: applies it, and when it changed something, records its event in the outbox.</summary>
+    private async Task<WalletView> Change(Func<WalletState, string?> change)
+    {
+        var (view, emitted) = await _state.PerformUpdate(s =>
+        {
+            var type = change(s);
+            var emitted = type is null || s.Kind != WalletKind.Customer ? null : Append(s, new LedgerEvent
+            {
+                Id = "",
+                Type = type,
+                Subject = Id,
+                Time = s.UpdatedAt,
+                Wallet = View(s),
+            });
+            return (View(s), emitted);
+        });
+        if (emitted is not null)
+        {
+            // This call may have joined a larger transaction that has not committed yet: publish only what is read
+            // back from the committed outbox.
+            RequestRecovery();
+        }
+        return view;
+    }
+
+    private LedgerEvent Append(WalletState s, LedgerEvent e)
+    {
+        s.Outbox.RemoveAll(o => o.Number <= _publisher.AckedThrough);
+        s.EventNumber++;
+        var numbered = e with
+        {
+            Id = e.Id.Length > 0 ? e.Id : Ids.EventIdFor(Id, s.EventNumber),
+            Subject = Id,
+            Number = s.EventNumber,
+        };
+        s.Outbox.Add(numbered);
+        return numbered;
+    }
+
+    private bool SetStatus(WalletState s, WalletStatus target)
     {
         LedgerException.ThrowIf(s.Position.CanFreeze());
-        if (s.Status != target)
+        if (s.Status == target)
         {
-            s.Status = target;
-            s.UpdatedAt = clock.GetUtcNow();
+            return false;
         }
-        return View(s);
-    });
+        s.Status = target;
+        s.UpdatedAt = _clock.GetUtcNow();
+        return true;
+    }
 
     private EntryResult Post(WalletState s, long balanceAfter)
     {
         s.Balance = balanceAfter;
         s.Sequence++;
-        s.UpdatedAt = clock.GetUtcNow();
+        s.UpdatedAt = _clock.GetUtcNow();
         return new EntryResult(s.Sequence, balanceAfter);
     }
 
@@ -129,7 +266,7 @@ public sealed class WalletGrain(
             s.Kind = kind;
             s.Currency = currency;
             s.Status = WalletStatus.Active;
-            s.OpenedAt = clock.GetUtcNow();
+            s.OpenedAt = _clock.GetUtcNow();
         }
     }
 

@@ -1,3 +1,4 @@
+using Tekana.Abstractions.Events;
 using Tekana.Domain.Wallets;
 
 namespace Tekana.Grains.Wallets;
@@ -16,6 +17,10 @@ public sealed class WalletState
     [Id(6)] public bool OwnerSuspended { get; set; }
     [Id(7)] public DateTimeOffset OpenedAt { get; set; }
     [Id(8)] public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>Number of events this wallet ever emitted; each takes the next value.</summary>
+    [Id(9)] public long EventNumber { get; set; }
+    /// <summary>Events committed with the state and not yet acknowledged by every sink (the transactional outbox).</summary>
+    [Id(10)] public List<LedgerEvent> Outbox { get; set; } = [];
 
     public WalletPosition Position => new(Kind, Status, OwnerSuspended, Currency, Balance);
 }

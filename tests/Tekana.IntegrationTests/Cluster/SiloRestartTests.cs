@@ -24,6 +24,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         {
             silo.AddTekanaGrains();
             silo.AddTekanaPostgresStorage(connectionString);
+            silo.AddTekanaEvents(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), connectionString);
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000);
         });
         builder.ConfigureClient(client => client.UseTransactions());

@@ -25,6 +25,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             silo.AddTekanaGrains();
             silo.AddTekanaPostgresStorage(ConnectionString);
+            silo.AddTekanaEvents(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), ConnectionString);
             // The production hash cost (100,000 PBKDF2 rounds) would dominate tests that register hundreds of customers.
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000);
         });

@@ -1,0 +1,16 @@
+using Tekana.Abstractions.Events;
+using Tekana.Grains.History;
+
+namespace Tekana.Grains.Events;
+
+/// <summary>Somewhere events must reach before their outbox lets go of them. Writing the same event twice is harmless.</summary>
+public interface IEventSink
+{
+    Task WriteAsync(IReadOnlyList<LedgerEvent> events, CancellationToken cancellationToken);
+}
+
+/// <summary>The history projector: wallet entries and the customer search table.</summary>
+public sealed class ReadModelSink(IHistoryStore store) : IEventSink
+{
+    public Task WriteAsync(IReadOnlyList<LedgerEvent> events, CancellationToken cancellationToken) => store.AppendAsync(events, cancellationToken);
+}
