@@ -25,8 +25,8 @@ public static class Ids
 
     public const string EventPrefix = "evt_";
 
-    /// <summary>The id of a movement's event: derived from the transaction, so every copy and retry carries the same id.</summary>
-    public static string EventIdForTransaction(string transactionId) => EventPrefix + transactionId[TransactionPrefix.Length..];
+    /// <summary>The id of one leg's event: derived from the transaction, so every retry and re-publication carries the same id.</summary>
+    public static string EventIdForLeg(string transactionId, bool debit) => EventPrefix + Digest($"leg/{transactionId}/{(debit ? "debit" : "credit")}");
 
     /// <summary>The id of the <paramref name="number"/>th event of a subject (customer or wallet lifecycle events).</summary>
     public static string EventIdFor(string subject, long number) => EventPrefix + Digest($"event/{subject}/{number}");

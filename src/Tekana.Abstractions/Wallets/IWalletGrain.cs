@@ -41,13 +41,6 @@ public interface IWalletGrain : IEventSourceGrain
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<WalletView> SetOwnerSuspended(bool suspended);
 
-    /// <summary>
-    /// Records a committed-to-be movement event in the wallet's outbox, in the movement's transaction; returns the
-    /// event as numbered in this wallet's stream.
-    /// </summary>
-    [Transaction(TransactionOption.Join)]
-    Task<LedgerEvent> Announce(LedgerEvent movement);
-
     /// <summary>The wallet's committed outbox and its last event number (for re-publication after a crash).</summary>
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<OutboxSnapshot> ReadOutbox();

@@ -35,16 +35,15 @@ public static class CloudEvents
         json.WriteStartObject();
         if (e.Movement is { } m)
         {
-            json.WriteString("transactionId", m.Id);
+            json.WriteString("transactionId", m.TransactionId);
             json.WriteString("movementType", m.Type.ToString().ToLowerInvariant());
+            json.WriteString("walletId", m.WalletId);
+            json.WriteString("direction", m.Amount < 0 ? "debit" : "credit");
             json.WriteNumber("amount", m.Amount);
             json.WriteString("currency", m.Currency);
-            json.WriteString("fromWalletId", m.FromWalletId);
-            json.WriteString("toWalletId", m.ToWalletId);
-            json.WriteNumber("fromSequence", m.FromSequence);
-            json.WriteNumber("toSequence", m.ToSequence);
-            json.WriteNumber("fromBalanceAfter", m.FromBalanceAfter);
-            json.WriteNumber("toBalanceAfter", m.ToBalanceAfter);
+            json.WriteNumber("sequence", m.Sequence);
+            json.WriteNumber("balanceAfter", m.BalanceAfter);
+            json.WriteString("counterpartyWalletId", m.CounterpartyWalletId);
             json.WriteString("idempotencyKey", m.IdempotencyKey);
             WriteOptional(json, "externalReference", m.ExternalReference);
             WriteOptional(json, "description", m.Description);

@@ -30,25 +30,10 @@ public interface IHistoryStore
 /// <summary>How a movement event becomes the subject wallet's history entry.</summary>
 public static class Projection
 {
-    public static LedgerEntry? EntryOf(LedgerEvent e)
-    {
-        if (e.Movement is not { } m)
-        {
-            return null;
-        }
-        var debit = e.Subject == m.FromWalletId;
-        return new LedgerEntry(
-            e.Subject,
-            debit ? m.FromSequence : m.ToSequence,
-            m.Id,
-            m.Type.ToString().ToLowerInvariant(),
-            debit ? -m.Amount : m.Amount,
-            m.Currency,
-            debit ? m.FromBalanceAfter : m.ToBalanceAfter,
-            debit ? m.ToWalletId : m.FromWalletId,
-            m.Description,
-            m.CreatedAt);
-    }
+    public static LedgerEntry? EntryOf(LedgerEvent e) => e.Movement is { } leg
+        ? new LedgerEntry(leg.WalletId, leg.Sequence, leg.TransactionId, leg.Type.ToString().ToLowerInvariant(), leg.Amount,
+            leg.Currency, leg.BalanceAfter, leg.CounterpartyWalletId, leg.Description, leg.CreatedAt)
+        : null;
 
     public static CustomerRow? CustomerOf(LedgerEvent e) => e.Customer is { } c
         ? new CustomerRow(c.Id, c.FullName, c.Email, c.PhoneNumber, c.Country, c.Status.ToString().ToLowerInvariant(), c.CreatedAt, c.UpdatedAt)

@@ -95,7 +95,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
     private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
     {
         MovementOutcome? result = null;
-        var announced = new List<LedgerEvent>(2);
+        LedgerEvent[] committed = [];
         await transactions.RunTransaction(TransactionOption.Create, async () =>
         {
             if (await record.Begin(pending.Fingerprint) is { } existing)
@@ -104,10 +104,8 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                 return;
             }
             // Both legs run concurrently inside the one transaction; either refusal aborts both.
-            var debit = GrainFactory.GetGrain<IWalletGrain>(pending.FromWalletId)
-                .Debit(new WalletEntry(pending.Id, pending.Amount, pending.Currency, pending.InitiatedBy));
-            var credit = GrainFactory.GetGrain<IWalletGrain>(pending.ToWalletId)
-                .Credit(new WalletEntry(pending.Id, pending.Amount, pending.Currency, null));
+            var debit = GrainFactory.GetGrain<IWalletGrain>(pending.FromWalletId).Debit(Leg(pending, pending.ToWalletId, pending.InitiatedBy));
+            var credit = GrainFactory.GetGrain<IWalletGrain>(pending.ToWalletId).Credit(Leg(pending, pending.FromWalletId, null));
             await Task.WhenAll(debit, credit);
             var (debited, credited) = (await debit, await credit);
             var completed = pending with
@@ -117,37 +115,31 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                 ToSequence = credited.Sequence,
                 ToBalanceAfter = credited.BalanceAfter,
             };
-            // The movement's one event goes into the outbox of each customer wallet it touched, in this transaction.
-            var movementEvent = new LedgerEvent
-            {
-                Id = Ids.EventIdForTransaction(completed.Id),
-                Type = EventType(completed.Type),
-                Subject = "",
-                Time = completed.CreatedAt,
-                Movement = completed,
-            };
-            var announcements = new[] { completed.FromWalletId, completed.ToWalletId }
-                .Where(w => !WalletIds.TryParseHouse(w, out _, out _))
-                .Select(w => GrainFactory.GetGrain<IWalletGrain>(w).Announce(movementEvent))
-                .ToList();
-            await Task.WhenAll(announcements.Append(record.Complete(completed)));
-            announced.Clear();
-            announced.AddRange(announcements.Select(a => a.Result));
+            await record.Complete(completed);
+            committed = [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()];
             result = new MovementOutcome(completed, Replayed: false);
         });
-        // Committed: the wallets may publish. If this hand-over is lost, the wallets find the events in their outbox.
-        foreach (var e in announced)
+        // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
+        foreach (var e in committed)
         {
             GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
         }
         return result!;
     }
 
-    private static string EventType(MovementType type) => type switch
+    private static WalletEntry Leg(TransactionRecord movement, string counterparty, string? initiatedBy) => new()
     {
-        MovementType.Deposit => EventTypes.DepositCompleted,
-        MovementType.Withdrawal => EventTypes.WithdrawalCompleted,
-        _ => EventTypes.TransferCompleted,
+        TransactionId = movement.Id,
+        Amount = movement.Amount,
+        Currency = movement.Currency,
+        InitiatedBy = initiatedBy,
+        Type = movement.Type,
+        CounterpartyWalletId = counterparty,
+        IdempotencyKey = movement.IdempotencyKey,
+        ExternalReference = movement.ExternalReference,
+        Description = movement.Description,
+        Metadata = movement.Metadata,
+        CreatedAt = movement.CreatedAt,
     };
 
     private static async Task<T> Retry<T>(Func<Task<T>> action)

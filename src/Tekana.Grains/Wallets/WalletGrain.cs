@@ -92,14 +92,14 @@ public sealed class WalletGrain : Grain, IWalletGrain
             throw NotFound();
         }
         LedgerException.ThrowIf(s.Position.Debit(entry.Currency, entry.Amount, out var balanceAfter));
-        return Post(s, balanceAfter);
+        return Post(s, entry, -entry.Amount, balanceAfter);
     });
 
     public Task<EntryResult> Credit(WalletEntry entry) => _state.PerformUpdate(s =>
     {
         EnsureHouseWallet(s);
         LedgerException.ThrowIf(s.Position.Credit(entry.Currency, entry.Amount, out var balanceAfter));
-        return Post(s, balanceAfter);
+        return Post(s, entry, entry.Amount, balanceAfter);
     });
 
     public Task<WalletView> Freeze() => Change(s => SetStatus(s, WalletStatus.Frozen) ? EventTypes.WalletFrozen : null);
@@ -131,8 +131,6 @@ public sealed class WalletGrain : Grain, IWalletGrain
         }
         return null; // the customer's own event says it
     });
-
-    public Task<LedgerEvent> Announce(LedgerEvent movement) => _state.PerformUpdate(s => Append(s, movement));
 
     public Task<OutboxSnapshot> ReadOutbox() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber));
 
@@ -250,12 +248,37 @@ public sealed class WalletGrain : Grain, IWalletGrain
         return true;
     }
 
-    private EntryResult Post(WalletState s, long balanceAfter)
+    /// <summary>Posts one leg: the balance, the entry's sequence number and, for customer wallets, the leg's event.</summary>
+    private EntryResult Post(WalletState s, WalletEntry entry, long signedAmount, long balanceAfter)
     {
         s.Balance = balanceAfter;
         s.Sequence++;
         s.UpdatedAt = _clock.GetUtcNow();
-        return new EntryResult(s.Sequence, balanceAfter);
+        var emitted = s.Kind != WalletKind.Customer ? null : Append(s, new LedgerEvent
+        {
+            Id = Ids.EventIdForLeg(entry.TransactionId, signedAmount < 0),
+            Type = EventTypes.For(entry.Type),
+            Subject = Id,
+            Time = entry.CreatedAt,
+            Movement = new MovementLeg
+            {
+                TransactionId = entry.TransactionId,
+                Type = entry.Type,
+                Amount = signedAmount,
+                Currency = entry.Currency,
+                WalletId = Id,
+                CounterpartyWalletId = entry.CounterpartyWalletId,
+                Sequence = s.Sequence,
+                BalanceAfter = balanceAfter,
+                IdempotencyKey = entry.IdempotencyKey,
+                ExternalReference = entry.ExternalReference,
+                Description = entry.Description,
+                Metadata = entry.Metadata,
+                InitiatedBy = entry.InitiatedBy,
+                CreatedAt = entry.CreatedAt,
+            },
+        });
+        return new EntryResult(s.Sequence, balanceAfter, emitted);
     }
 
     /// <summary>House wallets exist for every supported currency from the first movement on; nobody opens them.</summary>
