@@ -43,7 +43,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Events a previous activation wrote but never saw delivered go out again.
-        _publisher.Reset(S.Outbox, S.EventNumber);
+        _publisher.Merge(S.Outbox, S.EventNumber);
         await PublishAsync();
     }
 
@@ -52,6 +52,8 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         _publisher.Acknowledge(numbers);
         return Task.CompletedTask;
     }
+
+    public Task Wake() => Task.CompletedTask; // activation did the work
 
     /// <summary>How long an unfinished registration keeps its email and phone from others.</summary>
     private static readonly TimeSpan RegistrationHold = TimeSpan.FromMinutes(2);
@@ -315,7 +317,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             });
         }
         await state.WriteStateAsync();
-        _publisher.Add(S.Outbox);
+        _publisher.Merge(S.Outbox, S.EventNumber);
         await PublishAsync();
     }
 
@@ -335,10 +337,10 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             _outboxTimer?.Dispose();
             _outboxTimer = null;
         }
-        else if (_publisher.HasOverdue)
+        else
         {
-            // Undelivered for too long (a sink or the stream lost it, Kafka away): publish the outbox again.
-            _publisher.Reset(S.Outbox, S.EventNumber);
+            // Undelivered for too long (a sink or the stream lost them, Kafka away): send them again, in order.
+            _publisher.ResendOverdue();
             await _publisher.PublishReadyAsync();
         }
     }

@@ -5,52 +5,51 @@ namespace Tekana.Grains.Events;
 /// <summary>
 /// Publishes one subject's events to the event stream strictly in number order, at least once. It only ever
 /// publishes events known to be committed: handed over after their transaction committed, or read back from the
-/// committed outbox. Events stay in the outbox until every sink acknowledged them; unacknowledged ones are
-/// published again after <see cref="RetryAfter"/>.
+/// committed outbox. It keeps every event until all sinks acknowledged it, and sends again, in order, what stays
+/// unacknowledged for longer than <see cref="RetryAfter"/>.
 /// </summary>
 internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvider clock)
 {
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(10);
 
-    private readonly SortedDictionary<long, LedgerEvent> _ready = [];
-    private readonly Dictionary<long, DateTimeOffset> _inFlight = [];
+    private readonly SortedDictionary<long, (LedgerEvent Event, DateTimeOffset? SentAt)> _events = [];
     private readonly SortedSet<long> _earlyAcks = [];
 
-    /// <summary>Highest event number handed to the stream; -1 until the committed outbox has been read once.</summary>
-    public long PublishedThrough { get; private set; } = -1;
+    /// <summary>Every event up to this number was handed to the stream; -1 until the committed outbox has been read.</summary>
+    public long SentThrough { get; private set; } = -1;
 
     /// <summary>Every event up to this number is delivered and may leave the outbox.</summary>
     public long AckedThrough { get; private set; }
 
-    public bool Known => PublishedThrough >= 0;
+    public bool Known => SentThrough >= 0;
 
-    /// <summary>Committed events waiting behind a missing one (its committer may have died): time to re-read the outbox.</summary>
-    public bool HasGap => Known && _ready.Count > 0 && _ready.First().Key > PublishedThrough + 1;
+    /// <summary>Committed events wait behind a missing one (its hand-over was lost): the committed outbox has it.</summary>
+    public bool HasGap => Known && _events.Count > 0 && _events.Keys.Any(n => n > SentThrough) && !_events.ContainsKey(SentThrough + 1);
 
-    public bool HasPending => _ready.Count > 0 || _inFlight.Count > 0 || !Known;
+    public bool HasPending => !Known || _events.Count > 0;
 
-    public bool HasOverdue => _inFlight.Values.Any(sent => clock.GetUtcNow() - sent > RetryAfter);
-
+    /// <summary>Adds events known to be committed.</summary>
     public void Add(IEnumerable<LedgerEvent> events)
     {
-        foreach (var e in events.Where(e => e.Number > AckedThrough))
+        foreach (var e in events)
         {
-            _ready[e.Number] = e;
+            if (e.Number > AckedThrough && !_events.ContainsKey(e.Number))
+            {
+                _events[e.Number] = (e, null);
+            }
         }
     }
 
     /// <summary>
-    /// Starts over from the committed outbox: everything in it not yet acknowledged is published again, in order.
-    /// What is no longer in the outbox was acknowledged before (it is only pruned after acknowledgement).
+    /// Takes in the committed outbox. What is no longer in it was acknowledged before (it is pruned only after
+    /// acknowledgement); what is in it and unknown here is added.
     /// </summary>
-    public void Reset(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    public void Merge(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
     {
         var pruned = outbox.Count == 0 ? lastNumber : outbox.Min(e => e.Number) - 1;
-        AckedThrough = Math.Max(AckedThrough, pruned);
-        _inFlight.Clear();
+        Advance(pruned);
         Add(outbox);
-        var firstUnacked = outbox.Where(e => e.Number > AckedThrough).Select(e => e.Number).DefaultIfEmpty(lastNumber + 1).Min();
-        PublishedThrough = firstUnacked - 1;
+        SentThrough = Math.Max(SentThrough, AckedThrough);
     }
 
     public async Task PublishReadyAsync()
@@ -59,15 +58,22 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
         {
             return;
         }
-        while (_ready.Remove(PublishedThrough + 1, out var next))
+        while (_events.TryGetValue(SentThrough + 1, out var next))
         {
-            await publish(next);
-            _inFlight[next.Number] = clock.GetUtcNow();
-            PublishedThrough = next.Number;
+            await publish(next.Event);
+            _events[next.Event.Number] = (next.Event, clock.GetUtcNow());
+            SentThrough = next.Event.Number;
         }
-        foreach (var stale in _ready.Keys.Where(n => n <= PublishedThrough).ToList())
+    }
+
+    /// <summary>Sends again, in order, everything from the oldest event unacknowledged for too long.</summary>
+    public void ResendOverdue()
+    {
+        var now = clock.GetUtcNow();
+        var overdue = _events.Where(e => e.Value.SentAt is { } sent && now - sent > RetryAfter).Select(e => e.Key).DefaultIfEmpty(-1).Min();
+        if (overdue > 0)
         {
-            _ready.Remove(stale);
+            SentThrough = Math.Min(SentThrough, overdue - 1);
         }
     }
 
@@ -75,15 +81,35 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
     {
         foreach (var number in numbers)
         {
-            _inFlight.Remove(number);
+            _events.Remove(number);
             if (number > AckedThrough)
             {
                 _earlyAcks.Add(number);
             }
         }
-        while (_earlyAcks.Remove(AckedThrough + 1))
+        var through = AckedThrough;
+        while (_earlyAcks.Remove(through + 1))
         {
-            AckedThrough++;
+            through++;
+        }
+        Advance(through);
+    }
+
+    private void Advance(long through)
+    {
+        if (through <= AckedThrough)
+        {
+            return;
+        }
+        AckedThrough = through;
+        foreach (var done in _events.Keys.Where(n => n <= through).ToList())
+        {
+            _events.Remove(done);
+        }
+        _earlyAcks.RemoveWhere(n => n <= through);
+        if (Known)
+        {
+            SentThrough = Math.Max(SentThrough, through);
         }
     }
 }

@@ -17,7 +17,9 @@ public sealed class PostgresHistoryStore(NpgsqlDataSource dataSource) : IHistory
         {
             return;
         }
-        await using var batch = dataSource.CreateBatch();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
         if (entries.Count > 0)
         {
             var command = new NpgsqlBatchCommand(
@@ -64,10 +66,6 @@ public sealed class PostgresHistoryStore(NpgsqlDataSource dataSource) : IHistory
             command.Parameters.AddWithValue("number", e.Number);
             batch.BatchCommands.Add(command);
         }
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        batch.Connection = connection;
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        batch.Transaction = transaction;
         await batch.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }

@@ -69,6 +69,10 @@ public static class TekanaSiloBuilderExtensions
         builder.Services.AddSingleton<IEventSink, ReadModelSink>();
         var kafka = configuration.GetSection(KafkaOptions.Section);
         builder.Services.AddOptions<KafkaOptions>().Bind(kafka);
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            builder.Services.AddHostedService<OutboxSweeper>();
+        }
         if (!string.IsNullOrWhiteSpace(kafka[nameof(KafkaOptions.BootstrapServers)]))
         {
             builder.Services.AddSingleton<IEventSink, KafkaSink>();

@@ -13,7 +13,7 @@ namespace Tekana.Grains.Wallets;
 
 public sealed class WalletGrain : Grain, IWalletGrain
 {
-    private static readonly TimeSpan OutboxCheckPeriod = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan OutboxCheckPeriod = TimeSpan.FromSeconds(2);
 
     private readonly ITransactionalState<WalletState> _state;
     private readonly TimeProvider _clock;
@@ -143,13 +143,23 @@ public sealed class WalletGrain : Grain, IWalletGrain
     public async Task Recovered(OutboxSnapshot snapshot)
     {
         _recoveryRequested = false;
-        _publisher.Reset(snapshot.Events, snapshot.LastNumber);
+        _publisher.Merge(snapshot.Events, snapshot.LastNumber);
         await PublishAsync();
     }
 
     public Task Acknowledge(long[] numbers)
     {
         _publisher.Acknowledge(numbers);
+        return Task.CompletedTask;
+    }
+
+    public Task Wake()
+    {
+        // An active wallet may still miss a hand-over whose committer died: the committed outbox has it.
+        if (!IsHouse && WalletIds.IsWellFormed(Id))
+        {
+            RequestRecovery();
+        }
         return Task.CompletedTask;
     }
 
@@ -168,11 +178,6 @@ public sealed class WalletGrain : Grain, IWalletGrain
     private async Task PublishAsync()
     {
         await _publisher.PublishReadyAsync();
-        if (_publisher.HasGap)
-        {
-            // A committed event is missing: its committer died before handing it over. The outbox has it.
-            RequestRecovery();
-        }
         if (_publisher.HasPending)
         {
             EnsureOutboxTimer();
@@ -181,21 +186,30 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     private void EnsureOutboxTimer() => _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(OutboxCheckPeriod, OutboxCheckPeriod));
 
-    private Task CheckOutbox()
+    private async Task CheckOutbox()
     {
         if (!_publisher.HasPending)
         {
             _outboxTimer?.Dispose();
             _outboxTimer = null;
+            _gapSeen = false;
+            return;
         }
-        else if (_publisher.HasOverdue || _publisher.HasGap || _recoveryRequested || !_publisher.Known)
+        // Undelivered for too long (a sink or the stream lost them, Kafka away): send them again, in order.
+        _publisher.ResendOverdue();
+        await _publisher.PublishReadyAsync();
+        // A gap that outlives one period means its committer died before handing the event over (a late hand-over
+        // fills it on its own): the committed outbox has it.
+        var gapPersists = _publisher.HasGap && _gapSeen;
+        _gapSeen = _publisher.HasGap;
+        if (gapPersists || _recoveryRequested || !_publisher.Known)
         {
-            // Undelivered for too long (a sink or the stream lost it, Kafka away): publish the outbox again.
             _recoveryRequested = false;
             RequestRecovery();
         }
-        return Task.CompletedTask;
     }
+
+    private bool _gapSeen;
 
     /// <summary>A lifecycle change: applies it, and when it changed something, records its event in the outbox.</summary>
     private async Task<WalletView> Change(Func<WalletState, string?> change)

@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using Tekana.Abstractions.Customers;
+using Tekana.Abstractions.Transfers;
+using Tekana.Abstractions.Wallets;
+using Tekana.Domain.Transfers;
+using Xunit.Abstractions;
+
+namespace Tekana.IntegrationTests.Events;
+
+[Collection(EventsCollection.Name)]
+public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper output)
+{
+    private IClusterClient Client => fixture.Client;
+
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Every_event_type_reaches_its_topic_keyed_by_subject_with_its_data()
+    {
+        var (alice, aliceWallet) = await Client.RegisterAsync();
+        var (bob, bobWallet) = await Client.RegisterAsync();
+        var aliceGrain = Client.GetGrain<ICustomerGrain>(alice.Id);
+        var deposit = await Client.Execute(Ledger.Deposit(aliceWallet, 1_000));
+        var transfer = await Client.Execute(Ledger.Transfer(aliceWallet, bobWallet, 300));
+        await Client.Execute(Ledger.Withdrawal(bobWallet, 300));
+        await aliceGrain.UpdateProfile(new UpdateProfile("Alice Renamed", null));
+        await aliceGrain.Suspend();
+        await aliceGrain.Reactivate();
+        await Client.GetGrain<IWalletGrain>(bobWallet).Freeze();
+        await Client.GetGrain<IWalletGrain>(bobWallet).Unfreeze();
+        await Client.GetGrain<ICustomerGrain>(bob.Id).Close();
+
+        var customers = fixture.Kafka.Read("tekana.customers", r => r.Count(e => e.Subject == alice.Id) >= 4 && r.Any(e => e.Subject == bob.Id && e.Type == "tekana.customer.closed"), Patience)
+            .Where(e => e.Subject == alice.Id || e.Subject == bob.Id).ToList();
+        var wallets = fixture.Kafka.Read("tekana.wallets", r => r.Any(e => e.Subject == bobWallet && e.Type == "tekana.wallet.closed"), Patience)
+            .Where(e => e.Subject == aliceWallet || e.Subject == bobWallet).ToList();
+        var money = fixture.Kafka.Read("tekana.transactions", r => r.Count(e => e.Subject == aliceWallet || e.Subject == bobWallet) >= 5, Patience)
+            .Where(e => e.Subject == aliceWallet || e.Subject == bobWallet).ToList();
+
+        Assert.Equal(["tekana.customer.registered", "tekana.customer.updated", "tekana.customer.suspended", "tekana.customer.reactivated"],
+            customers.Where(e => e.Subject == alice.Id).OrderBy(e => e.Sequence).Select(e => e.Type).Distinct());
+        Assert.Contains(customers, e => e.Subject == bob.Id && e.Type == "tekana.customer.closed");
+        Assert.All(customers, e => Assert.Equal(e.Subject, e.Key));
+        Assert.Equal("Alice Renamed", customers.Where(e => e.Type == "tekana.customer.updated").Select(e => e.Data.GetProperty("fullName").GetString()).First());
+        Assert.Equal(["tekana.wallet.opened", "tekana.wallet.frozen", "tekana.wallet.unfrozen", "tekana.wallet.closed"],
+            wallets.Where(e => e.Subject == bobWallet).OrderBy(e => e.Sequence).Select(e => e.Type).Distinct());
+
+        var aliceLegs = money.Where(e => e.Subject == aliceWallet).DistinctBy(e => e.Id).OrderBy(e => e.Sequence).ToList();
+        Assert.Equal(["tekana.deposit.completed", "tekana.transfer.completed"], aliceLegs.Select(e => e.Type));
+        Assert.All(money, e => Assert.Equal(e.Subject, e.Key));
+        var depositLeg = aliceLegs[0].Data;
+        Assert.Equal(deposit.Id, depositLeg.GetProperty("transactionId").GetString());
+        Assert.Equal(1_000, depositLeg.GetProperty("amount").GetInt64());
+        Assert.Equal("RWF", depositLeg.GetProperty("currency").GetString());
+        Assert.Equal(1, depositLeg.GetProperty("sequence").GetInt64());
+        Assert.Equal(1_000, depositLeg.GetProperty("balanceAfter").GetInt64());
+        Assert.Equal(deposit.IdempotencyKey, depositLeg.GetProperty("idempotencyKey").GetString());
+        var transferLeg = aliceLegs[1].Data;
+        Assert.Equal((transfer.Id, -300L, 700L, "debit"),
+            (transferLeg.GetProperty("transactionId").GetString(), transferLeg.GetProperty("amount").GetInt64(),
+             transferLeg.GetProperty("balanceAfter").GetInt64(), transferLeg.GetProperty("direction").GetString()));
+        var bobLegs = money.Where(e => e.Subject == bobWallet).DistinctBy(e => e.Id).OrderBy(e => e.Sequence).ToList();
+        Assert.Equal(["tekana.transfer.completed", "tekana.withdrawal.completed"], bobLegs.Select(e => e.Type));
+        Assert.Equal("1.0", aliceLegs[0].Event.GetProperty("specversion").GetString());
+        Assert.Equal("/tekana/ledger", aliceLegs[0].Event.GetProperty("source").GetString());
+    }
+
+    [Fact]
+    public async Task Replaying_an_idempotency_key_produces_no_second_event()
+    {
+        var (_, wallet) = await Client.RegisterAsync();
+        var request = Ledger.Deposit(wallet, 50);
+        var first = await Client.Execute(request);
+        await Client.Execute(request);
+        await Client.Execute(request);
+        var marker = await Client.Execute(Ledger.Deposit(wallet, 1));
+
+        var events = fixture.Kafka.Read("tekana.transactions", r => r.Any(e => e.Data.GetProperty("transactionId").GetString() == marker.Id), Patience);
+
+        Assert.Single(events.Where(e => e.Data.GetProperty("transactionId").GetString() == first.Id).DistinctBy(e => e.Id));
+        Assert.Equal(2, events.Where(e => e.Subject == wallet).DistinctBy(e => e.Id).Count());
+    }
+
+    [Fact]
+    public async Task Ten_thousand_concurrent_transfers_produce_one_event_per_leg_and_gapless_wallet_streams()
+    {
+        const int transfers = 10_000;
+        var wallets = new ConcurrentBag<string>();
+        await Concurrently.ForEachAsync(Enumerable.Range(0, 100), 16, async _ => wallets.Add((await Client.RegisterAsync("TZS")).WalletId));
+        var pool = wallets.ToList();
+        await Concurrently.ForEachAsync(pool, 16, async w => await Client.Execute(Ledger.Deposit(w, 1_000_000, "TZS")));
+        var completed = new ConcurrentBag<TransactionRecord>();
+        var started = DateTime.UtcNow;
+        await Concurrently.ForEachAsync(Enumerable.Range(0, transfers), 48, async i =>
+        {
+            var from = pool[i % pool.Count];
+            var to = pool[(i * 31 + 7) % pool.Count];
+            if (from == to)
+            {
+                to = pool[(i + 1) % pool.Count];
+            }
+            var record = await Client.Execute(Ledger.Transfer(from, to, 1 + i % 50, "TZS"));
+            Assert.Equal(MovementStatus.Completed, record.Status);
+            completed.Add(record);
+        });
+        var committedIn = DateTime.UtcNow - started;
+        var ids = completed.Select(r => r.Id).ToHashSet();
+
+        var events = fixture.Kafka.Read("tekana.transactions",
+            r => r.Where(e => e.Type == "tekana.transfer.completed" && ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count() >= 2 * transfers,
+            TimeSpan.FromMinutes(3));
+        var drainedIn = DateTime.UtcNow - started;
+        output.WriteLine($"{transfers} transfers committed in {committedIn.TotalSeconds:F1} s; all {2 * transfers} leg events on Kafka after {drainedIn.TotalSeconds:F1} s");
+
+        var legs = events.Where(e => e.Type == "tekana.transfer.completed" && ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).ToList();
+        Assert.Equal(transfers, legs.Select(e => e.Data.GetProperty("transactionId").GetString()).Distinct().Count());
+        Assert.Equal(2 * transfers, legs.Count);
+        foreach (var wallet in events.Where(e => pool.Contains(e.Subject)).GroupBy(e => e.Subject))
+        {
+            // Each wallet's money stream: entry sequences 1..N without gaps or repeats, first deliveries in order.
+            var distinct = wallet.DistinctBy(e => e.Id).ToList();
+            Assert.Equal(Enumerable.Range(1, distinct.Count).Select(i => (long)i), distinct.Select(e => e.Data.GetProperty("sequence").GetInt64()).Order());
+            var firstSeen = wallet.GroupBy(e => e.Id).Select(g => g.MinBy(e => e.Offset)!).OrderBy(e => e.Offset).Select(e => e.Sequence).ToList();
+            Assert.Equal(firstSeen.Order(), firstSeen);
+            Assert.Single(wallet.Select(e => e.Partition).Distinct());
+        }
+        var rows = await TestDatabase.ScalarAsync<long>(fixture.ConnectionString,
+            $"SELECT count(*) FROM ledger_entries WHERE currency = 'TZS' AND type = 'transfer'");
+        Assert.Equal(2 * transfers, rows);
+    }
+
+    [Fact]
+    public async Task While_Kafka_is_away_events_wait_in_the_outboxes_and_all_arrive_when_it_returns()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 10_000));
+        Outage.Instance.Down = true;
+        List<TransactionRecord> during;
+        try
+        {
+            during = [];
+            for (var i = 0; i < 20; i++)
+            {
+                during.Add(await Client.Execute(Ledger.Transfer(alice, bob, 10)));
+            }
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var early = fixture.Kafka.Read("tekana.transactions", _ => false, TimeSpan.FromSeconds(2));
+            Assert.DoesNotContain(early, e => e.Data.GetProperty("transactionId").GetString() == during[^1].Id);
+        }
+        finally
+        {
+            Outage.Instance.Down = false;
+        }
+
+        var ids = during.Select(r => r.Id).ToHashSet();
+        var arrived = fixture.Kafka.Read("tekana.transactions",
+            r => r.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count() >= 40, Patience);
+
+        Assert.Equal(40, arrived.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count());
+    }
+
+    [Fact]
+    public async Task A_silo_killed_between_commit_and_delivery_loses_no_event_and_no_history_row()
+    {
+        var wallets = new ConcurrentBag<string>();
+        await Concurrently.ForEachAsync(Enumerable.Range(0, 30), 8, async _ => wallets.Add((await Client.RegisterAsync("ZMW")).WalletId));
+        var pool = wallets.ToList();
+        await Concurrently.ForEachAsync(pool, 8, async w => await Client.Execute(Ledger.Deposit(w, 100_000, "ZMW")));
+        var acknowledged = new ConcurrentBag<TransactionRecord>();
+        var requests = Enumerable.Range(0, 400).Select(i => Ledger.Transfer(pool[i % 30], pool[(i * 7 + 1) % 30] == pool[i % 30] ? pool[(i + 1) % 30] : pool[(i * 7 + 1) % 30], 5, "ZMW")).ToList();
+        var victim = fixture.Cluster.Silos[^1];
+        var killed = 0;
+
+        await Concurrently.ForEachAsync(requests.Select((r, i) => (r, i)), 16, async item =>
+        {
+            if (item.i == 150 && Interlocked.Exchange(ref killed, 1) == 0)
+            {
+                await fixture.Cluster.KillSiloAsync(victim);
+            }
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    acknowledged.Add(await Client.Execute(item.r));
+                    return;
+                }
+                catch (Exception) when (attempt < 30)
+                {
+                    await Task.Delay(200);
+                }
+            }
+        });
+        await fixture.Cluster.StartAdditionalSiloAsync();
+
+        var ids = acknowledged.Where(r => r.Status == MovementStatus.Completed).Select(r => r.Id).ToHashSet();
+        var events = fixture.Kafka.Read("tekana.transactions",
+            r => r.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count() >= 2 * ids.Count,
+            TimeSpan.FromMinutes(2));
+        Assert.Equal(2 * ids.Count, events.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count());
+
+        // The projector wrote every wallet entry exactly once: sequences 1..N per wallet, no gap, no duplicate.
+        foreach (var wallet in pool)
+        {
+            var view = await Client.Wallet(wallet);
+            var rows = await TestDatabase.ScalarAsync<long>(fixture.ConnectionString, $"SELECT count(*) FROM ledger_entries WHERE wallet_id = '{wallet}'");
+            var max = await TestDatabase.ScalarAsync<long>(fixture.ConnectionString, $"SELECT coalesce(max(sequence), 0) FROM ledger_entries WHERE wallet_id = '{wallet}'");
+            Assert.Equal((view.Sequence, view.Sequence), (rows, max));
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using Tekana.Abstractions.Events;
+using Tekana.Grains.Events;
+using Tekana.Grains.Hosting;
+
+namespace Tekana.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A cluster whose events flow to librdkafka's mock Kafka cluster and to the PostgreSQL read model. A switchable
+/// failing sink stands for Kafka (or the bridge) being away.
+/// </summary>
+public sealed class EventsFixture : IAsyncLifetime
+{
+    public KafkaMock Kafka { get; } = new();
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public IClusterClient Client => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await TestDatabase.CreateAsync("events");
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Kafka:BootstrapServers"] = Kafka.BootstrapServers })
+            .Build();
+        var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddTekanaGrains();
+            silo.AddTekanaPostgresStorage(ConnectionString);
+            silo.AddTekanaEvents(configuration, ConnectionString);
+            // Between the read model and Kafka, exactly where an unreachable broker makes the relay fail.
+            var kafka = silo.Services.Select((d, i) => (d, i)).Single(x => x.d.ImplementationType == typeof(KafkaSink)).i;
+            silo.Services.Insert(kafka, ServiceDescriptor.Singleton<IEventSink>(Outage.Instance));
+            silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000);
+        });
+        builder.ConfigureClient(client => client.UseTransactions());
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        Kafka.Dispose();
+    }
+}
+
+/// <summary>A sink that fails while <see cref="Down"/> is set, as an unreachable Kafka makes the bridge fail.</summary>
+public sealed class Outage : IEventSink
+{
+    public static readonly Outage Instance = new();
+
+    public volatile bool Down;
+
+    public Task WriteAsync(IReadOnlyList<LedgerEvent> events, CancellationToken cancellationToken) =>
+        Down ? Task.FromException(new InvalidOperationException("simulated outage")) : Task.CompletedTask;
+}
+
+[CollectionDefinition(Name)]
+public sealed class EventsCollection : ICollectionFixture<EventsFixture>
+{
+    public const string Name = "events";
+}
