@@ -19,6 +19,10 @@ as_postgres() {
 }
 
 install_postgres() {
+  # librdkafka (Kafka bridge and its tests) needs libsasl2-2; without it Confluent.Kafka silently loads another build.
+  if command -v dpkg >/dev/null && ! dpkg -s libsasl2-2 >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsasl2-2 >&2
+  fi
   if pg_bin >/dev/null && command -v psql >/dev/null; then return 0; fi
   echo "installing postgresql (Debian package)" >&2
   export DEBIAN_FRONTEND=noninteractive
