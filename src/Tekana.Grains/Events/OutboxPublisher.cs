@@ -24,7 +24,7 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
     public bool Known => SentThrough >= 0;
 
     /// <summary>Committed events wait behind a missing one (its hand-over was lost): the committed outbox has it.</summary>
-    public bool HasGap => Known && _events.Count > 0 && _events.Keys.Any(n => n > SentThrough) && !_events.ContainsKey(SentThrough + 1);
+    public bool HasGap => Known && _events.Keys.Any(n => n > SentThrough + 1) && !_events.ContainsKey(SentThrough + 1);
 
     public bool HasPending => !Known || _events.Count > 0;
 
@@ -58,11 +58,22 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
         {
             return;
         }
-        while (_events.TryGetValue(SentThrough + 1, out var next))
+        while (true)
         {
+            var number = SentThrough + 1;
+            if (number <= AckedThrough || _earlyAcks.Contains(number))
+            {
+                // Delivered already (acknowledged out of order while an earlier one was being sent again).
+                SentThrough = number;
+                continue;
+            }
+            if (!_events.TryGetValue(number, out var next))
+            {
+                break;
+            }
             await publish(next.Event);
-            _events[next.Event.Number] = (next.Event, clock.GetUtcNow());
-            SentThrough = next.Event.Number;
+            _events[number] = (next.Event, clock.GetUtcNow());
+            SentThrough = number;
         }
     }
 

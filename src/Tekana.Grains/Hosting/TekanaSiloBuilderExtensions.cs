@@ -34,6 +34,7 @@ public static class TekanaSiloBuilderExtensions
             builder.AddMemoryGrainStorage(StorageNames.Ledger);
             builder.AddMemoryGrainStorage(StorageNames.Customers);
             builder.AddTekanaEvents(configuration, connectionString: null);
+            builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));
             return builder;
         }
 
@@ -54,6 +55,7 @@ public static class TekanaSiloBuilderExtensions
         builder.AddTekanaGrains();
         builder.AddTekanaPostgresStorage(connectionString);
         builder.AddTekanaEvents(configuration, connectionString);
+        builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));
         return builder;
     }
 

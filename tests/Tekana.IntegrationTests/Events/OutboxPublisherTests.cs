@@ -89,4 +89,21 @@ public sealed class OutboxPublisherTests
         Assert.Equal(4, publisher.AckedThrough);
         Assert.Equal([5L, 6L], _sent);
     }
+
+    [Fact]
+    public async Task Resending_steps_over_events_acknowledged_meanwhile_and_keeps_going()
+    {
+        var publisher = NewPublisher();
+        publisher.Merge([E(1), E(2), E(3)], 3);
+        await publisher.PublishReadyAsync();
+        _clock.Now += OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1);
+        publisher.Acknowledge([2]);
+
+        publisher.ResendOverdue();
+        publisher.Add([E(4)]);
+        await publisher.PublishReadyAsync();
+
+        Assert.Equal([1L, 2L, 3L, 1L, 3L, 4L], _sent);
+        Assert.False(publisher.HasGap);
+    }
 }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Benchmark: Tekana through the whole stack (HTTP -> API -> Orleans transaction -> PostgreSQL) against the plain-SQL
+# anchor (pgbench doing the same transfer as one SQL transaction) on the same database server, in the same run.
+#   bench/run.sh [--wallets 10000] [--clients "64"] [--seconds 20] [--warmup 5] [--scenarios "uniform hot mixed deposits"]
+# Prints a table and writes bench/results/<timestamp>.json. Fails if money was not conserved or a wallet went negative.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+wallets=10000; clients="64"; seconds=20; warmup=5; scenarios="uniform hot mixed deposits"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --wallets) wallets="$2"; shift 2 ;;
+    --clients) clients="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --scenarios) scenarios="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+work="$(mktemp -d /tmp/tekana-bench.XXXXXX)"
+chmod 755 "$work" # the database cluster inside runs as the postgres user
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  mkdir -p "$here/results" && cp "$work"/*.log "$here/results/" 2>/dev/null || true
+  "$root/scripts/postgres.sh" stop "$work/pg"
+}
+trap cleanup EXIT
+
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+
+cpu_seconds() { # utime+stime (+ children that were waited for) of a process, in seconds
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+pg_cpu_seconds() { # the postmaster, its exited backends, and the live ones (pooled connections stay open)
+  local total child
+  total="$(cpu_seconds "$1")"
+  for child in $(pgrep -P "$1"); do total="$(awk -v a="$total" -v b="$(cpu_seconds "$child")" 'BEGIN { printf "%.2f", a + b }')"; done
+  echo "$total"
+}
+
+echo "building (Release)..." >&2
+dotnet build "$root/src/Tekana.Silo" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+dotnet build "$root/src/Tekana.Api" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+dotnet build "$here/Tekana.Bench" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+
+"$root/scripts/postgres.sh" start "$work/pg" >/dev/null
+port="$(cat "$work/pg/port")"
+pguri="postgresql://postgres@127.0.0.1:$port"
+psql "$pguri/postgres" -q -c "CREATE DATABASE tekana" -c "CREATE DATABASE anchor" >/dev/null
+"$root/scripts/apply-sql.sh" "$pguri/tekana"
+postmaster="$(head -1 "$work/pg/data/postmaster.pid")"
+
+# Production configuration: PostgreSQL storage and clustering, the API a pure client of the silo.
+export ASPNETCORE_ENVIRONMENT=Production
+export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=tekana;Maximum Pool Size=200"
+export Orleans__ClusterId=bench Orleans__ServiceId=bench
+export Auth__SigningKey="bench-signing-key-$(head -c 24 /dev/urandom | base64)"
+export Auth__ServiceAccounts__benchadmin__Secret=bench-admin-secret Auth__ServiceAccounts__benchadmin__Role=admin
+export Auth__ServiceAccounts__benchoperator__Secret=bench-operator-secret Auth__ServiceAccounts__benchoperator__Role=operator
+export RateLimiting__Enabled=false
+export Logging__LogLevel__Default=Warning
+# Only registration (setup) hashes passwords; a cheaper hash keeps setup short and does not touch the measured path.
+export Security__PasswordHashing__IterationCount=1000
+
+Orleans__SiloPort=21111 Orleans__GatewayPort=31000 dotnet "$root/src/Tekana.Silo/bin/Release/net10.0/Tekana.Silo.dll" >"$work/silo.log" 2>&1 &
+silo=$!; pids+=("$silo")
+sleep 5
+ASPNETCORE_URLS=http://127.0.0.1:18080 dotnet "$root/src/Tekana.Api/bin/Release/net10.0/Tekana.Api.dll" >"$work/api.log" 2>&1 &
+api=$!; pids+=("$api")
+bench=(dotnet "$here/Tekana.Bench/bin/Release/net10.0/Tekana.Bench.dll")
+api_url=http://127.0.0.1:18080
+
+"${bench[@]}" setup --api "$api_url" --wallets "$wallets" --out "$work/wallets.txt"
+
+PGOPTIONS="-c client_min_messages=warning" psql "$pguri/anchor" -q -v ON_ERROR_STOP=1 -v wallets="$wallets" -f "$here/pgbench/schema.sql" >/dev/null
+pgbench_bin="$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | head -1)")/pgbench"
+[[ -x "$pgbench_bin" ]] || pgbench_bin="$(ls /usr/lib/postgresql/*/bin/pgbench | head -1)"
+
+results=()
+printf "\n%-9s %7s %-9s %10s %8s %8s %8s %8s %9s %9s %9s  %s\n" scenario clients system "moves/s" "p50 ms" "p95 ms" "p99 ms" "max ms" "cpu silo" "cpu api" "cpu pg" errors
+for c in $clients; do
+  # The anchor: the same transfer as one SQL transaction, same server, same client count.
+  pg0="$(pg_cpu_seconds "$postmaster")"
+  anchor_out="$("$pgbench_bin" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" -D wallets="$wallets" \
+    -f "$here/pgbench/transfer.sql" -r -l --log-prefix="$work/anchor" anchor 2>&1)"
+  pg1="$(pg_cpu_seconds "$postmaster")"
+  anchor_tps="$(echo "$anchor_out" | awk '/^tps/ { print $3; exit }')"
+  read -r a50 a95 a99 amax < <(cat "$work"/anchor.* | awk '{ print $3 / 1000 }' | sort -n | awk '{ v[NR] = $1 } END {
+      printf "%.2f %.2f %.2f %.2f\n", v[int(NR*0.50)], v[int(NR*0.95)], v[int(NR*0.99)], v[NR] }')
+  rm -f "$work"/anchor.*
+  printf "%-9s %7s %-9s %10.1f %8s %8s %8s %8s %9s %9s %9.2f  %s\n" transfer "$c" pgbench "$anchor_tps" "$a50" "$a95" "$a99" "$amax" - - "$(minus "$pg1" "$pg0")" -
+  for scenario in $scenarios; do
+    s0="$(cpu_seconds "$silo")"; a0="$(cpu_seconds "$api")"; p0="$(pg_cpu_seconds "$postmaster")"
+    out="$("${bench[@]}" run --api "$api_url" --wallets-file "$work/wallets.txt" --scenario "$scenario" --clients "$c" --seconds "$seconds" --warmup "$warmup")"
+    s1="$(cpu_seconds "$silo")"; a1="$(cpu_seconds "$api")"; p1="$(pg_cpu_seconds "$postmaster")"
+    row="$(echo "$out" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+errors = ", ".join("{}: {}".format(k, v) for k, v in r["errors"].items()) or "none"
+print("{} {} {} {} {}|{}".format(r["movementsPerSecond"], r["p50Ms"], r["p95Ms"], r["p99Ms"], r["maxMs"], errors))')"
+    read -r mps p50 p95 p99 pmax <<<"${row%%|*}"
+    printf "%-9s %7s %-9s %10.1f %8s %8s %8s %8s %9.2f %9.2f %9.2f  %s\n" "$scenario" "$c" tekana "$mps" "$p50" "$p95" "$p99" "$pmax" \
+      "$(minus "$s1" "$s0")" "$(minus "$a1" "$a0")" "$(minus "$p1" "$p0")" "${row#*|}"
+    results+=("$(echo "$out" | python3 -c "
+import json, sys
+r = json.loads(sys.stdin.read())
+r.update(anchorTps=float('$anchor_tps'), ratio=round(r['movementsPerSecond'] / float('$anchor_tps'), 3) if float('$anchor_tps') else None,
+         anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0))
+print(json.dumps(r))")")
+  done
+done
+
+echo >&2
+check="$("${bench[@]}" check --api "$api_url" --wallets-file "$work/wallets.txt")" || { echo "INVARIANTS VIOLATED: $check" >&2; exit 1; }
+echo "invariants: $check"
+echo "ratios (tekana moves/s / pgbench tps, same clients):"
+for r in "${results[@]}"; do echo "$r" | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("  {:<9} clients={:<4} ratio={}".format(r["scenario"], r["clients"], r["ratio"]))'; done
+mkdir -p "$here/results"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+printf '%s\n' "${results[@]}" | python3 -c "import json,sys; print(json.dumps({'wallets': $wallets, 'seconds': $seconds, 'runs': [json.loads(l) for l in sys.stdin if l.strip()], 'invariants': json.loads('''$check''')}, indent=2))" >"$here/results/$stamp.json"
+echo "written: bench/results/$stamp.json"
