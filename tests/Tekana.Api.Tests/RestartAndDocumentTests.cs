@@ -79,4 +79,20 @@ public sealed class RestartAndDocumentTests
         Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.Created));
         Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
     }
+
+    [Fact]
+    public async Task Beyond_the_admission_limit_the_API_sheds_load_with_503_and_retry_after()
+    {
+        await using var api = new ApiFactory(await TestDatabase.CreateAsync("shedding"), "shed-" + Guid.NewGuid().ToString("N")[..8], rateLimiting: true,
+            new Dictionary<string, string> { ["RateLimiting:MaxConcurrentRequests"] = "1", ["RateLimiting:MaxQueuedRequests"] = "0" });
+        var alice = await api.RegisterAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => alice.Http.GetAsync($"/api/v1/customers/{alice.Id}/wallets")));
+
+        var shed = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+        Assert.NotEmpty(shed);
+        Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
+        Assert.All(shed, r => Assert.NotNull(r.Headers.RetryAfter));
+        await shed[0].AssertProblem(HttpStatusCode.ServiceUnavailable, "overloaded");
+    }
 }

@@ -11,9 +11,11 @@ namespace Tekana.Cli.Events;
 /// </summary>
 public static class EventTail
 {
-    public static int Run(TailOptions options)
+    public static int Run(TailOptions options) => Run(options, Console.Out, CancellationToken.None);
+
+    public static int Run(TailOptions options, TextWriter output, CancellationToken stop)
     {
-        using var cancel = new CancellationTokenSource();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = options.Bootstrap }).Build();
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
@@ -59,19 +61,19 @@ public static class EventTail
                     }
                     else
                     {
-                        Console.WriteLine(Encoding.UTF8.GetString(message.Value));
+                        output.WriteLine(Encoding.UTF8.GetString(message.Value));
                     }
                 }
             }
             if (options.Summary && lastSummary.Elapsed > TimeSpan.FromSeconds(5))
             {
-                PrintSummary(counts, moved);
+                PrintSummary(output, counts, moved);
                 lastSummary.Restart();
             }
         }
         if (options.Summary)
         {
-            PrintSummary(counts, moved);
+            PrintSummary(output, counts, moved);
         }
         return 0;
     }
@@ -89,16 +91,16 @@ public static class EventTail
         }
     }
 
-    private static void PrintSummary(SortedDictionary<string, long> counts, SortedDictionary<string, long> moved)
+    private static void PrintSummary(TextWriter output, SortedDictionary<string, long> counts, SortedDictionary<string, long> moved)
     {
-        Console.WriteLine($"--- {DateTime.UtcNow:O}");
+        output.WriteLine($"--- {DateTime.UtcNow:O}");
         foreach (var (type, count) in counts)
         {
-            Console.WriteLine($"{type,-32} {count,10}");
+            output.WriteLine($"{type,-32} {count,10}");
         }
         foreach (var (currency, amount) in moved)
         {
-            Console.WriteLine($"credited {currency} (minor units) {amount,16}");
+            output.WriteLine($"credited {currency} (minor units) {amount,16}");
         }
     }
 }

@@ -11,7 +11,8 @@ namespace Tekana.Api.Tests.Infrastructure;
 /// The API co-hosting a PostgreSQL-backed silo (production storage and clustering, real database), in the
 /// Development environment so that the documented development service accounts work.
 /// </summary>
-public sealed class ApiFactory(string connectionString, string clusterId, bool rateLimiting = false) : WebApplicationFactory<Program>
+public sealed class ApiFactory(string connectionString, string clusterId, bool rateLimiting = false, IReadOnlyDictionary<string, string>? settings = null)
+    : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -24,6 +25,10 @@ public sealed class ApiFactory(string connectionString, string clusterId, bool r
         builder.UseSetting("Orleans:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("RateLimiting:Enabled", rateLimiting ? "true" : "false");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
         builder.ConfigureServices(services => services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000));
     }
 
