@@ -87,7 +87,7 @@ public sealed class RestartAndDocumentTests
             new Dictionary<string, string> { ["RateLimiting:MaxConcurrentRequests"] = "1", ["RateLimiting:MaxQueuedRequests"] = "0" });
         var alice = await api.RegisterAsync();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => alice.Http.GetAsync($"/api/v1/customers/{alice.Id}/wallets")));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => alice.Http.GetAsync($"/api/v1/customers/{alice.Id}/wallets")));
 
         var shed = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
         Assert.NotEmpty(shed);
