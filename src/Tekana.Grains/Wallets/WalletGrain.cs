@@ -188,7 +188,9 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     private async Task CheckOutbox()
     {
-        if (!_publisher.HasPending)
+        // A requested read of the committed outbox may have failed (its transaction waited on this wallet's lock
+        // and timed out): keep asking until one succeeds, even when nothing else is pending.
+        if (!_publisher.HasPending && !_recoveryRequested)
         {
             _outboxTimer?.Dispose();
             _outboxTimer = null;

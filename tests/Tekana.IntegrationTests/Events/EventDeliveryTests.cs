@@ -34,7 +34,7 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
             .Where(e => e.Subject == alice.Id || e.Subject == bob.Id).ToList();
         var wallets = fixture.Kafka.Read("tekana.wallets", r => r.Any(e => e.Subject == bobWallet && e.Type == "tekana.wallet.closed"), Patience)
             .Where(e => e.Subject == aliceWallet || e.Subject == bobWallet).ToList();
-        var money = fixture.Kafka.Read("tekana.transactions", r => r.Count(e => e.Subject == aliceWallet || e.Subject == bobWallet) >= 5, Patience)
+        var money = fixture.Kafka.Read("tekana.transactions", r => r.Count(e => e.Subject == aliceWallet || e.Subject == bobWallet) >= 4, Patience)
             .Where(e => e.Subject == aliceWallet || e.Subject == bobWallet).ToList();
 
         Assert.Equal(["tekana.customer.registered", "tekana.customer.updated", "tekana.customer.suspended", "tekana.customer.reactivated"],
