@@ -36,7 +36,8 @@ public sealed class WalletGrain : Grain, IWalletGrain
         // Whatever a previous activation left unpublished is read back from the committed outbox.
         if (!IsHouse && WalletIds.IsWellFormed(Id))
         {
-            RequestRecovery();
+            SendRecoveryRequest();
+            EnsureOutboxTimer();
         }
         return Task.CompletedTask;
     }
@@ -158,21 +159,28 @@ public sealed class WalletGrain : Grain, IWalletGrain
         // An active wallet may still miss a hand-over whose committer died: the committed outbox has it.
         if (!IsHouse && WalletIds.IsWellFormed(Id))
         {
-            RequestRecovery();
+            SendRecoveryRequest();
+            EnsureOutboxTimer();
         }
         return Task.CompletedTask;
     }
 
     private bool _recoveryRequested;
 
-    private void RequestRecovery()
+    /// <summary>
+    /// Asks for a read of the committed outbox from the outbox timer. Never straight from a grain call: a call made
+    /// while this wallet takes part in a transaction would carry that transaction along into the read.
+    /// </summary>
+    private void ScheduleRecovery()
     {
-        if (!_recoveryRequested)
-        {
-            _recoveryRequested = true;
-            GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore();
-        }
+        _recoveryRequested = true;
         EnsureOutboxTimer();
+    }
+
+    private void SendRecoveryRequest()
+    {
+        _recoveryRequested = true;
+        GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore();
     }
 
     private async Task PublishAsync()
@@ -184,7 +192,9 @@ public sealed class WalletGrain : Grain, IWalletGrain
         }
     }
 
-    private void EnsureOutboxTimer() => _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(OutboxCheckPeriod, OutboxCheckPeriod));
+    private void EnsureOutboxTimer() => _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(FirstCheck, OutboxCheckPeriod));
+
+    private static readonly TimeSpan FirstCheck = TimeSpan.FromMilliseconds(100);
 
     private async Task CheckOutbox()
     {
@@ -206,8 +216,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
         _gapSeen = _publisher.HasGap;
         if (gapPersists || _recoveryRequested || !_publisher.Known)
         {
-            _recoveryRequested = false;
-            RequestRecovery();
+            SendRecoveryRequest();
         }
     }
 
@@ -233,7 +242,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
         {
             // This call may have joined a larger transaction that has not committed yet: publish only what is read
             // back from the committed outbox.
-            RequestRecovery();
+            ScheduleRecovery();
         }
         return view;
     }
