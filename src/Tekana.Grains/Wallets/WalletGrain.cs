@@ -36,8 +36,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
         // Whatever a previous activation left unpublished is read back from the committed outbox.
         if (!IsHouse && WalletIds.IsWellFormed(Id))
         {
-            SendRecoveryRequest();
-            EnsureOutboxTimer();
+            RequestRecovery();
         }
         return Task.CompletedTask;
     }
@@ -159,28 +158,21 @@ public sealed class WalletGrain : Grain, IWalletGrain
         // An active wallet may still miss a hand-over whose committer died: the committed outbox has it.
         if (!IsHouse && WalletIds.IsWellFormed(Id))
         {
-            SendRecoveryRequest();
-            EnsureOutboxTimer();
+            RequestRecovery();
         }
         return Task.CompletedTask;
     }
 
     private bool _recoveryRequested;
 
-    /// <summary>
-    /// Asks for a read of the committed outbox from the outbox timer. Never straight from a grain call: a call made
-    /// while this wallet takes part in a transaction would carry that transaction along into the read.
-    /// </summary>
-    private void ScheduleRecovery()
+    private void RequestRecovery()
     {
-        _recoveryRequested = true;
+        if (!_recoveryRequested)
+        {
+            _recoveryRequested = true;
+            GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore();
+        }
         EnsureOutboxTimer();
-    }
-
-    private void SendRecoveryRequest()
-    {
-        _recoveryRequested = true;
-        GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore();
     }
 
     private async Task PublishAsync()
@@ -192,9 +184,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
         }
     }
 
-    private void EnsureOutboxTimer() => _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(FirstCheck, OutboxCheckPeriod));
-
-    private static readonly TimeSpan FirstCheck = TimeSpan.FromMilliseconds(100);
+    private void EnsureOutboxTimer() => _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(OutboxCheckPeriod, OutboxCheckPeriod));
 
     private async Task CheckOutbox()
     {
@@ -216,7 +206,8 @@ public sealed class WalletGrain : Grain, IWalletGrain
         _gapSeen = _publisher.HasGap;
         if (gapPersists || _recoveryRequested || !_publisher.Known)
         {
-            SendRecoveryRequest();
+            _recoveryRequested = false;
+            RequestRecovery();
         }
     }
 
@@ -242,7 +233,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
         {
             // This call may have joined a larger transaction that has not committed yet: publish only what is read
             // back from the committed outbox.
-            ScheduleRecovery();
+            RequestRecovery();
         }
         return view;
     }
