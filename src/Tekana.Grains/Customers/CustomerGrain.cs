@@ -18,14 +18,11 @@ namespace Tekana.Grains.Customers;
 
 public sealed class CustomerGrain : Grain, ICustomerGrain
 {
-    private static readonly TimeSpan OutboxCheckPeriod = TimeSpan.FromSeconds(5);
-
     private readonly IPersistentState<CustomerState> state;
     private readonly IPasswordHasher<string> passwordHasher;
     private readonly ITransactionClient transactions;
     private readonly TimeProvider clock;
-    private readonly OutboxPublisher _publisher;
-    private IGrainTimer? _outboxTimer;
+    private readonly OutboxPump _outbox;
 
     public CustomerGrain(
         [PersistentState("customer", StorageNames.Customers)] IPersistentState<CustomerState> state,
@@ -37,19 +34,20 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         this.passwordHasher = passwordHasher;
         this.transactions = transactions;
         this.clock = clock;
-        _publisher = new OutboxPublisher(e => this.Publish(e), clock);
+        // A customer's outbox is its own plain state, read on activation: it needs no separate read.
+        _outbox = new OutboxPump(this, clock, TimeSpan.FromSeconds(5), sendRecovery: null);
     }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Events a previous activation wrote but never saw delivered go out again.
-        _publisher.Merge(S.Outbox, S.EventNumber);
-        await PublishAsync();
+        _outbox.Publisher.Merge(S.Outbox, S.EventNumber);
+        await _outbox.PublishAsync();
     }
 
     public Task Acknowledge(long[] numbers)
     {
-        _publisher.Acknowledge(numbers);
+        _outbox.Publisher.Acknowledge(numbers);
         return Task.CompletedTask;
     }
 
@@ -302,7 +300,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     /// <summary>Writes the state; with an event type, the event goes into the outbox in the same write.</summary>
     private async Task SaveAsync(string? eventType = null)
     {
-        S.Outbox.RemoveAll(e => e.Number <= _publisher.AckedThrough);
+        S.Outbox.RemoveAll(e => e.Number <= _outbox.Publisher.AckedThrough);
         if (eventType is not null)
         {
             S.EventNumber++;
@@ -317,32 +315,8 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             });
         }
         await state.WriteStateAsync();
-        _publisher.Merge(S.Outbox, S.EventNumber);
-        await PublishAsync();
-    }
-
-    private async Task PublishAsync()
-    {
-        await _publisher.PublishReadyAsync();
-        if (_publisher.HasPending)
-        {
-            _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(OutboxCheckPeriod, OutboxCheckPeriod));
-        }
-    }
-
-    private async Task CheckOutbox()
-    {
-        if (!_publisher.HasPending)
-        {
-            _outboxTimer?.Dispose();
-            _outboxTimer = null;
-        }
-        else
-        {
-            // Undelivered for too long (a sink or the stream lost them, Kafka away): send them again, in order.
-            _publisher.ResendOverdue();
-            await _publisher.PublishReadyAsync();
-        }
+        _outbox.Publisher.Merge(S.Outbox, S.EventNumber);
+        await _outbox.PublishAsync();
     }
 
     private IWalletGrain Wallet(string currency) =>

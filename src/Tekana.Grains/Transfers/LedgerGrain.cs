@@ -53,7 +53,15 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             try
             {
-                return await Move(record, pending);
+                var outcome = await Move(record, pending);
+                if ((outcome.Replayed || attempt > 1) && outcome.Record.Status == MovementStatus.Completed)
+                {
+                    // An earlier attempt may have committed without handing its events over (its outcome was in
+                    // doubt): the wallets read them back from their committed outboxes.
+                    GrainFactory.GetGrain<IWalletGrain>(outcome.Record.FromWalletId).Wake().Ignore();
+                    GrainFactory.GetGrain<IWalletGrain>(outcome.Record.ToWalletId).Wake().Ignore();
+                }
+                return outcome;
             }
             catch (Exception e) when (LedgerException.Find(e) is { } refusal)
             {

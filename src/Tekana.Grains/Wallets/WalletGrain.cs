@@ -13,18 +13,17 @@ namespace Tekana.Grains.Wallets;
 
 public sealed class WalletGrain : Grain, IWalletGrain
 {
-    private static readonly TimeSpan OutboxCheckPeriod = TimeSpan.FromSeconds(2);
 
     private readonly ITransactionalState<WalletState> _state;
     private readonly TimeProvider _clock;
-    private readonly OutboxPublisher _publisher;
-    private IGrainTimer? _outboxTimer;
+    private readonly OutboxPump _outbox;
 
     public WalletGrain([TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, TimeProvider clock)
     {
         _state = state;
         _clock = clock;
-        _publisher = new OutboxPublisher(e => this.Publish(e), clock);
+        _outbox = new OutboxPump(this, clock, TimeSpan.FromSeconds(2),
+            () => GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore());
     }
 
     private string Id => this.GetPrimaryKeyString();
@@ -34,10 +33,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Whatever a previous activation left unpublished is read back from the committed outbox.
-        if (!IsHouse && WalletIds.IsWellFormed(Id))
-        {
-            RequestRecovery();
-        }
+        RequestRecovery();
         return Task.CompletedTask;
     }
 
@@ -136,82 +132,32 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     public async Task Committed(LedgerEvent[] events)
     {
-        _publisher.Add(events);
-        await PublishAsync();
+        _outbox.Publisher.Add(events);
+        await _outbox.PublishAsync();
     }
 
-    public async Task Recovered(OutboxSnapshot snapshot)
-    {
-        _recoveryRequested = false;
-        _publisher.Merge(snapshot.Events, snapshot.LastNumber);
-        await PublishAsync();
-    }
+    public Task Recovered(OutboxSnapshot snapshot) => _outbox.Recovered(snapshot.Events, snapshot.LastNumber);
 
     public Task Acknowledge(long[] numbers)
     {
-        _publisher.Acknowledge(numbers);
+        _outbox.Publisher.Acknowledge(numbers);
         return Task.CompletedTask;
     }
 
     public Task Wake()
     {
         // An active wallet may still miss a hand-over whose committer died: the committed outbox has it.
-        if (!IsHouse && WalletIds.IsWellFormed(Id))
-        {
-            RequestRecovery();
-        }
+        RequestRecovery();
         return Task.CompletedTask;
     }
 
-    private bool _recoveryRequested;
-
     private void RequestRecovery()
     {
-        if (!_recoveryRequested)
+        if (!IsHouse && WalletIds.IsWellFormed(Id))
         {
-            _recoveryRequested = true;
-            GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore();
-        }
-        EnsureOutboxTimer();
-    }
-
-    private async Task PublishAsync()
-    {
-        await _publisher.PublishReadyAsync();
-        if (_publisher.HasPending)
-        {
-            EnsureOutboxTimer();
+            _outbox.RequestRecovery();
         }
     }
-
-    private void EnsureOutboxTimer() => _outboxTimer ??= this.RegisterGrainTimer(CheckOutbox, new GrainTimerCreationOptions(OutboxCheckPeriod, OutboxCheckPeriod));
-
-    private async Task CheckOutbox()
-    {
-        // A requested read of the committed outbox may have failed (its transaction waited on this wallet's lock
-        // and timed out): keep asking until one succeeds, even when nothing else is pending.
-        if (!_publisher.HasPending && !_recoveryRequested)
-        {
-            _outboxTimer?.Dispose();
-            _outboxTimer = null;
-            _gapSeen = false;
-            return;
-        }
-        // Undelivered for too long (a sink or the stream lost them, Kafka away): send them again, in order.
-        _publisher.ResendOverdue();
-        await _publisher.PublishReadyAsync();
-        // A gap that outlives one period means its committer died before handing the event over (a late hand-over
-        // fills it on its own): the committed outbox has it.
-        var gapPersists = _publisher.HasGap && _gapSeen;
-        _gapSeen = _publisher.HasGap;
-        if (gapPersists || _recoveryRequested || !_publisher.Known)
-        {
-            _recoveryRequested = false;
-            RequestRecovery();
-        }
-    }
-
-    private bool _gapSeen;
 
     /// <summary>A lifecycle change: applies it, and when it changed something, records its event in the outbox.</summary>
     private async Task<WalletView> Change(Func<WalletState, string?> change)
@@ -240,7 +186,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     private LedgerEvent Append(WalletState s, LedgerEvent e)
     {
-        s.Outbox.RemoveAll(o => o.Number <= _publisher.AckedThrough);
+        s.Outbox.RemoveAll(o => o.Number <= _outbox.Publisher.AckedThrough);
         s.EventNumber++;
         var numbered = e with
         {

@@ -1,0 +1,111 @@
+using Tekana.Abstractions.Events;
+
+namespace Tekana.Grains.Events;
+
+/// <summary>
+/// Keeps one grain's outbox moving: publishes what is ready through an <see cref="OutboxPublisher"/>, and while
+/// anything is pending runs a timer that sends overdue events again and asks for a read of the committed outbox when
+/// the grain cannot know what it holds (a lost hand-over). The grain supplies that read, if it has one.
+/// </summary>
+internal sealed class OutboxPump
+{
+    private readonly Grain _grain;
+    private readonly TimeProvider _clock;
+    private readonly TimeSpan _period;
+    private readonly Action? _sendRecovery;
+    private IGrainTimer? _timer;
+    private bool _gapSeen;
+
+    // A read of the committed outbox that is under way, and whether another one is needed once it answers. A read
+    // requested while one is in flight may concern a commit that read already missed, so it is never folded into it.
+    private DateTimeOffset? _recoverySentAt;
+    private bool _recoverAgain;
+
+    /// <param name="sendRecovery">Sends a request to read the committed outbox; the answer comes to <see cref="Recovered"/>.</param>
+    public OutboxPump(Grain grain, TimeProvider clock, TimeSpan period, Action? sendRecovery)
+    {
+        _grain = grain;
+        _clock = clock;
+        _period = period;
+        _sendRecovery = sendRecovery;
+        Publisher = new OutboxPublisher(e => grain.Publish(e), clock);
+    }
+
+    public OutboxPublisher Publisher { get; }
+
+    private bool Recovering => _recoverySentAt is not null || _recoverAgain;
+
+    /// <summary>Publishes what is ready; keeps the timer running while anything is pending.</summary>
+    public async Task PublishAsync()
+    {
+        await Publisher.PublishReadyAsync();
+        if (Publisher.HasPending)
+        {
+            EnsureTimer();
+        }
+    }
+
+    /// <summary>Asks for a read of the committed outbox (events recorded where no hand-over will follow, or lost).</summary>
+    public void RequestRecovery()
+    {
+        if (_sendRecovery is null)
+        {
+            return;
+        }
+        if (_recoverySentAt is null)
+        {
+            _recoverySentAt = _clock.GetUtcNow();
+            _sendRecovery();
+        }
+        else
+        {
+            _recoverAgain = true;
+        }
+        EnsureTimer();
+    }
+
+    /// <summary>The committed outbox as a read transaction saw it.</summary>
+    public async Task Recovered(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    {
+        _recoverySentAt = null;
+        Publisher.Merge(outbox, lastNumber);
+        if (_recoverAgain)
+        {
+            _recoverAgain = false;
+            RequestRecovery();
+        }
+        await PublishAsync();
+    }
+
+    private void EnsureTimer() => _timer ??= _grain.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_period, _period));
+
+    private async Task CheckAsync()
+    {
+        if (!Publisher.HasPending && !Recovering)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _gapSeen = false;
+            return;
+        }
+        // Undelivered for too long (a sink or the stream lost them, Kafka away): send them again, in order.
+        Publisher.ResendOverdue();
+        await Publisher.PublishReadyAsync();
+
+        // A read that did not answer within two periods failed (its transaction timed out on a busy lock): ask again.
+        if (_recoverySentAt is { } sent && _clock.GetUtcNow() - sent > 2 * _period)
+        {
+            _recoverySentAt = null;
+            _recoverAgain = true;
+        }
+        // A gap that outlives one period means its committer died before handing the event over (a late hand-over
+        // fills it on its own): the committed outbox has it.
+        var gapPersists = Publisher.HasGap && _gapSeen;
+        _gapSeen = Publisher.HasGap;
+        if (_recoverySentAt is null && (gapPersists || !Publisher.Known || _recoverAgain))
+        {
+            _recoverAgain = false;
+            RequestRecovery();
+        }
+    }
+}
