@@ -43,5 +43,4 @@ public static class Policies
     public const string Customer = "customer";
     public const string Operator = "operator";
     public const string Admin = "admin";
-    public const string OperatorOrAdmin = "operator-or-admin";
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -9,10 +8,12 @@ using Microsoft.OpenApi;
 using Tekana.Api.Auth;
 using Tekana.Api.Customers;
 using Tekana.Api.Errors;
-using Tekana.Api.Health;
 using Tekana.Api.Transfers;
 using Tekana.Api.Wallets;
 using Tekana.Grains.Hosting;
+using Tekana.ServiceDefaults;
+using Tekana.ServiceDefaults.Health;
+using Tekana.ServiceDefaults.Observability;
 
 namespace Tekana.Api.Hosting;
 
@@ -26,12 +27,13 @@ public static class ApiHosting
         var postgres = configuration.GetConnectionString(TekanaSiloBuilderExtensions.PostgresConnectionStringName);
         if (string.IsNullOrWhiteSpace(postgres) || configuration.GetValue<bool>("Api:CoHostSilo"))
         {
-            builder.UseOrleans(silo => silo.AddTekana(configuration));
+            builder.UseOrleans(silo => silo.AddTekana(configuration).AddTekanaSiloHosting(configuration));
         }
         else
         {
-            builder.UseOrleansClient(client => client.AddTekanaClient(configuration));
+            builder.UseOrleansClient(client => client.AddTekanaClient(configuration).AddActivityPropagation());
         }
+        builder.AddTekanaObservability("tekana-api");
 
         var maxBody = configuration.GetValue<long?>("Api:MaxRequestBodyBytes") ?? 64 * 1024;
         builder.Services.AddTekanaHistory(postgres);
@@ -66,12 +68,9 @@ public static class ApiHosting
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Customer, p => p.RequireRole(Roles.Customer))
             .AddPolicy(Policies.Operator, p => p.RequireRole(Roles.Operator))
-            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
-            .AddPolicy(Policies.OperatorOrAdmin, p => p.RequireRole(Roles.Operator, Roles.Admin));
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin));
         builder.Services.AddTekanaRateLimits(configuration);
-        builder.Services.AddHealthChecks()
-            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"])
-            .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        builder.Services.AddTekanaHealthChecks();
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(swagger =>
         {
@@ -114,8 +113,9 @@ public static class ApiHosting
         app.UseAuthorization();
         app.UseRateLimiter();
 
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).DisableRateLimiting();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).DisableRateLimiting();
+        app.MapTekanaHealth();
+        app.MapTekanaMetrics();
+        app.MapTekanaDashboard();
         app.MapAuthApi();
         app.MapCustomersApi();
         app.MapWalletsApi();

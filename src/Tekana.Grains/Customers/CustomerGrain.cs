@@ -45,9 +45,15 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         await _outbox.PublishAsync();
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _outbox.Release();
+        return Task.CompletedTask;
+    }
+
     public Task Acknowledge(long[] numbers)
     {
-        _outbox.Publisher.Acknowledge(numbers);
+        _outbox.Acknowledge(numbers);
         return Task.CompletedTask;
     }
 

@@ -5,6 +5,7 @@ using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain;
+using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Events;
 
@@ -14,7 +15,7 @@ namespace Tekana.Grains.Events;
 /// that fails is simply not acknowledged: its publishers send it again.
 /// </summary>
 [ImplicitStreamSubscription(EventStreams.Namespace)]
-public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, ILogger<EventRelayGrain> log)
+public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider clock, ILogger<EventRelayGrain> log)
     : Grain, IEventRelayGrain, IStreamSubscriptionObserver, IAsyncObserver<LedgerEvent>
 {
     private const int MaxBatch = 1_000;
@@ -54,6 +55,11 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, ILogger<Event
                 foreach (var sink in sinks)
                 {
                     await sink.WriteAsync(batch, CancellationToken.None);
+                    var now = clock.GetUtcNow();
+                    foreach (var e in batch)
+                    {
+                        TekanaMetrics.Delivered(sink.Name, now - e.Time);
+                    }
                 }
             }
             catch (Exception e)

@@ -52,6 +52,8 @@ public sealed class KafkaSink : IEventSink, IDisposable
             .Build();
     }
 
+    public string Name => "kafka";
+
     public async Task WriteAsync(IReadOnlyList<LedgerEvent> events, CancellationToken cancellationToken)
     {
         // Produce calls are issued in order and all in flight at once; the idempotent producer keeps per-key order.

@@ -28,6 +28,9 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
 
     public bool HasPending => !Known || _events.Count > 0;
 
+    /// <summary>Events held and not yet acknowledged.</summary>
+    public int PendingCount => _events.Count;
+
     /// <summary>Adds events known to be committed.</summary>
     public void Add(IEnumerable<LedgerEvent> events)
     {

@@ -1,4 +1,5 @@
 using Tekana.Abstractions.Events;
+using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Events;
 
@@ -15,6 +16,7 @@ internal sealed class OutboxPump
     private readonly Action? _sendRecovery;
     private IGrainTimer? _timer;
     private bool _gapSeen;
+    private int _reportedPending;
 
     // A read of the committed outbox that is under way, and whether another one is needed once it answers. A read
     // requested while one is in flight may concern a commit that read already missed, so it is never folded into it.
@@ -35,6 +37,20 @@ internal sealed class OutboxPump
 
     private bool Recovering => _recoverySentAt is not null || _recoverAgain;
 
+    /// <summary>Events known to be committed (handed over by their committer).</summary>
+    public Task AddAsync(IEnumerable<LedgerEvent> events)
+    {
+        Publisher.Add(events);
+        return PublishAsync();
+    }
+
+    /// <summary>Events every sink took: they may leave the outbox.</summary>
+    public void Acknowledge(IEnumerable<long> numbers)
+    {
+        Publisher.Acknowledge(numbers);
+        ReportPending();
+    }
+
     /// <summary>Publishes what is ready; keeps the timer running while anything is pending.</summary>
     public async Task PublishAsync()
     {
@@ -43,6 +59,23 @@ internal sealed class OutboxPump
         {
             EnsureTimer();
         }
+        ReportPending();
+    }
+
+    /// <summary>The grain deactivates: what it held is no longer held here (its outbox still has it).</summary>
+    public void Release()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        TekanaMetrics.OutboxPendingChanged(-_reportedPending);
+        _reportedPending = 0;
+    }
+
+    private void ReportPending()
+    {
+        var pending = Publisher.PendingCount;
+        TekanaMetrics.OutboxPendingChanged(pending - _reportedPending);
+        _reportedPending = pending;
     }
 
     /// <summary>Asks for a read of the committed outbox (events recorded where no hand-over will follow, or lost).</summary>
@@ -91,6 +124,7 @@ internal sealed class OutboxPump
         // Undelivered for too long (a sink or the stream lost them, Kafka away): send them again, in order.
         Publisher.ResendOverdue();
         await Publisher.PublishReadyAsync();
+        ReportPending();
 
         // A read that did not answer within two periods failed (its transaction timed out on a busy lock): ask again.
         if (_recoverySentAt is { } sent && _clock.GetUtcNow() - sent > 2 * _period)

@@ -7,6 +7,7 @@ using Tekana.Domain;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
+using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Transfers;
 
@@ -49,6 +50,8 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         };
 
         var record = GrainFactory.GetGrain<ITransactionRecordGrain>(pending.Id);
+        var started = clock.GetTimestamp();
+        var type = request.Type.ToString().ToLowerInvariant();
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -60,6 +63,10 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                     // doubt): the wallets read them back from their committed outboxes.
                     GrainFactory.GetGrain<IWalletGrain>(outcome.Record.FromWalletId).Wake().Ignore();
                     GrainFactory.GetGrain<IWalletGrain>(outcome.Record.ToWalletId).Wake().Ignore();
+                }
+                if (!outcome.Replayed)
+                {
+                    TekanaMetrics.MovementSettled(type, "completed", null, clock.GetElapsedTime(started));
                 }
                 return outcome;
             }
@@ -76,6 +83,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                     FailureMessage = refusal.Message,
                 };
                 var stored = await Retry(() => record.RecordFailure(failed));
+                TekanaMetrics.MovementSettled(type, "refused", ErrorKinds.Slug(refusal.Code), clock.GetElapsedTime(started));
                 // Another attempt under the same key may have stored its outcome first: that one is the answer.
                 return new MovementOutcome(stored, Replayed: stored.CreatedAt != failed.CreatedAt || stored.Status != failed.Status);
             }
@@ -85,6 +93,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
             }
             catch (Exception e) when (TransientFailures.IsTransient(e))
             {
+                TekanaMetrics.MovementSettled(type, "busy", e.GetType().Name, clock.GetElapsedTime(started));
                 throw Busy(e);
             }
         }

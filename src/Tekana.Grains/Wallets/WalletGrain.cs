@@ -37,6 +37,12 @@ public sealed class WalletGrain : Grain, IWalletGrain
         return Task.CompletedTask;
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _outbox.Release();
+        return Task.CompletedTask;
+    }
+
     public Task<WalletView> Open(string ownerId, string currency, bool ownerSuspended) => Change(s =>
     {
         if (IsHouse)
@@ -130,17 +136,13 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     public Task<OutboxSnapshot> ReadOutbox() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber));
 
-    public async Task Committed(LedgerEvent[] events)
-    {
-        _outbox.Publisher.Add(events);
-        await _outbox.PublishAsync();
-    }
+    public Task Committed(LedgerEvent[] events) => _outbox.AddAsync(events);
 
     public Task Recovered(OutboxSnapshot snapshot) => _outbox.Recovered(snapshot.Events, snapshot.LastNumber);
 
     public Task Acknowledge(long[] numbers)
     {
-        _outbox.Publisher.Acknowledge(numbers);
+        _outbox.Acknowledge(numbers);
         return Task.CompletedTask;
     }
 

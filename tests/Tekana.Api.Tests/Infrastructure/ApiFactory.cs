@@ -11,7 +11,8 @@ namespace Tekana.Api.Tests.Infrastructure;
 /// The API co-hosting a PostgreSQL-backed silo (production storage and clustering, real database), in the
 /// Development environment so that the documented development service accounts work.
 /// </summary>
-public sealed class ApiFactory(string connectionString, string clusterId, bool rateLimiting = false, IReadOnlyDictionary<string, string>? settings = null)
+public sealed class ApiFactory(string connectionString, string clusterId, bool rateLimiting = false,
+    IReadOnlyDictionary<string, string>? settings = null, Action<IWebHostBuilder>? configure = null)
     : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -30,6 +31,7 @@ public sealed class ApiFactory(string connectionString, string clusterId, bool r
             builder.UseSetting(key, value);
         }
         builder.ConfigureServices(services => services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000));
+        configure?.Invoke(builder);
     }
 
     private static int FreePort()

@@ -58,6 +58,8 @@ public sealed class Outage : IEventSink
 
     public volatile bool Down;
 
+    public string Name => "outage";
+
     public Task WriteAsync(IReadOnlyList<LedgerEvent> events, CancellationToken cancellationToken) =>
         Down ? Task.FromException(new InvalidOperationException("simulated outage")) : Task.CompletedTask;
 }

@@ -1,8 +1,9 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using Tekana.Grains.Hosting;
 
-namespace Tekana.Api.Health;
+namespace Tekana.ServiceDefaults.Health;
 
 /// <summary>Ready means a grain call round-trips through the cluster.</summary>
 public sealed class ClusterHealthCheck(IClusterClient cluster) : IHealthCheck

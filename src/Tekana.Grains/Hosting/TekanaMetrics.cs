@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Tekana.Grains.Hosting;
+
+/// <summary>Tekana's business metrics, on one meter that every process exports.</summary>
+public static class TekanaMetrics
+{
+    public const string MeterName = "Tekana";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Counter<long> Movements = Meter.CreateCounter<long>("tekana.movements", "{movement}",
+        "Movements settled, by type, outcome (completed, refused, busy) and refusal reason.");
+
+    private static readonly Histogram<double> MovementDuration = Meter.CreateHistogram<double>("tekana.movement.duration", "ms",
+        "Time to settle a movement inside the cluster, retries included.");
+
+    private static readonly UpDownCounter<long> OutboxPending = Meter.CreateUpDownCounter<long>("tekana.outbox.pending", "{event}",
+        "Events held in outboxes on this silo and not yet acknowledged by every sink.");
+
+    private static readonly Histogram<double> DeliveryLag = Meter.CreateHistogram<double>("tekana.events.delivery_lag", "s",
+        "Time from an event's commit to its acknowledgement by a sink (Kafka, read model).");
+
+    public static void MovementSettled(string type, string outcome, string? reason, TimeSpan elapsed)
+    {
+        var tags = new TagList { { "type", type }, { "outcome", outcome }, { "reason", reason ?? "none" } };
+        Movements.Add(1, tags);
+        MovementDuration.Record(elapsed.TotalMilliseconds, tags);
+    }
+
+    public static void OutboxPendingChanged(long delta)
+    {
+        if (delta != 0)
+        {
+            OutboxPending.Add(delta);
+        }
+    }
+
+    public static void Delivered(string sink, TimeSpan lag) => DeliveryLag.Record(Math.Max(0, lag.TotalSeconds), new KeyValuePair<string, object?>("sink", sink));
+}

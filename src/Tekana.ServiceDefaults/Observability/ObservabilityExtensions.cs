@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Tekana.Grains.Hosting;
+
+namespace Tekana.ServiceDefaults.Observability;
+
+/// <summary>
+/// Logs, metrics and traces, the same in every Tekana process: JSON console logs carrying trace ids, OpenTelemetry
+/// metrics (ASP.NET Core, HTTP, runtime, Orleans, Npgsql and Tekana's own) scraped at <c>/metrics</c>, and traces
+/// across HTTP, grain calls and SQL, exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// </summary>
+public static class ObservabilityExtensions
+{
+    /// <summary>Orleans' own meter and activity sources.</summary>
+    private const string OrleansMeter = "Microsoft.Orleans";
+    private static readonly string[] OrleansSources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
+
+    public static TBuilder AddTekanaObservability<TBuilder>(this TBuilder builder, string serviceName) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        if (builder.Configuration.GetValue("Logging:Json", defaultValue: true))
+        {
+            // One JSON object per line, scopes (which carry the trace and span ids) included.
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation()
+                    .AddNpgsqlInstrumentation()
+                    .AddMeter(OrleansMeter, TekanaMetrics.MeterName)
+                    .AddPrometheusExporter();
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddAspNetCoreInstrumentation(o => o.Filter = http => !IsPlumbing(http.Request.Path))
+                    .AddHttpClientInstrumentation()
+                    .AddNpgsql()
+                    .AddSource(OrleansSources);
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
+        return builder;
+    }
+
+    /// <summary>The Prometheus scrape endpoint.</summary>
+    public static WebApplication MapTekanaMetrics(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint("/metrics").DisableRateLimiting();
+        return app;
+    }
+
+    private static bool IsPlumbing(Microsoft.AspNetCore.Http.PathString path) =>
+        path.StartsWithSegments("/metrics") || path.StartsWithSegments("/health");
+}
