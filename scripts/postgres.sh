@@ -3,6 +3,7 @@
 #   scripts/postgres.sh install        install Debian's postgresql if it is missing
 #   scripts/postgres.sh start DIR      create and start a cluster in DIR; prints its base connection string
 #   scripts/postgres.sh stop DIR       stop it and delete DIR
+#   scripts/postgres.sh restart DIR [S] crash it (immediate stop), wait S seconds (default 0), start it on the same port
 # Runs as the postgres user when invoked as root (initdb refuses root). Everything runs in UTC.
 set -euo pipefail
 
@@ -71,9 +72,18 @@ stop() {
   rm -rf "$dir"
 }
 
+restart() {
+  local dir="$1" down="${2:-0}" bin
+  bin="$(pg_bin)"
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+  sleep "$down"
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+}
+
 case "${1:-}" in
   install) install_postgres ;;
+  restart) restart "${2:?directory}" "${3:-0}" ;;
   start) start "${2:?directory}" ;;
   stop) stop "${2:?directory}" ;;
-  *) echo "usage: $0 install | start DIR | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 install | start DIR | stop DIR | restart DIR [SECONDS]" >&2; exit 2 ;;
 esac

@@ -17,6 +17,9 @@ scripts/apply-sql.sh "postgresql://postgres@127.0.0.1:$port/tekana_template"
 export TEKANA_TEST_POSTGRES="$base"
 export TEKANA_TEST_TEMPLATE="tekana_template"
 
+# The deploy files cannot run here (no container engine): they are checked statically.
+deploy/check.sh
+
 dotnet build Tekana.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 log="$pgdir/test.log"
 status=0

@@ -1,3 +1,4 @@
+using Tekana.Api.Hosting;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Tekana.Abstractions.Errors;
@@ -66,6 +67,18 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
                     ? $"The request body is not valid JSON for this operation (at {json.Path ?? "$"})."
                     : "The request is malformed.");
             problem.Status = bad.StatusCode == 413 ? 413 : StatusCodes.Status400BadRequest;
+        }
+        else if (ClusterRetry.IsLostAttempt(exception))
+        {
+            // The cluster could not answer in time (a silo went away and the retries ran out): try again shortly.
+            problem = new ProblemDetails
+            {
+                Type = Problems.TypeBase + "cluster-unavailable",
+                Title = "Service unavailable",
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Detail = "The cluster could not complete the request in time; repeat it (with the same Idempotency-Key for movements).",
+            };
+            http.Response.Headers.RetryAfter = "1";
         }
         if (problem is null)
         {

@@ -3,6 +3,7 @@ using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Transfers;
 using Tekana.Api.Auth;
 using Tekana.Api.Errors;
+using Tekana.Api.Hosting;
 using Tekana.Domain;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
@@ -78,7 +79,8 @@ public static class MovementsApi
             return Problems.Invalid(IdempotencyKeyHeader,
                 $"An {IdempotencyKeyHeader} header of 1 to {MovementRules.MaxIdempotencyKeyLength} printable ASCII characters is required.");
         }
-        var outcome = await cluster.GetGrain<ILedgerGrain>(0).Execute(request(key));
+        var movement = request(key);
+        var outcome = await ClusterRetry.Idempotent(() => cluster.GetGrain<ILedgerGrain>(0).Execute(movement), http.RequestAborted);
         if (outcome.Replayed)
         {
             http.Response.Headers[ReplayedHeader] = "true";
@@ -93,13 +95,13 @@ public static class MovementsApi
         return Results.Created($"/api/v1/transactions/{record.Id}", TransactionResponse.From(record));
     }
 
-    private static async Task<IResult> GetTransaction(string id, ClaimsPrincipal user, IClusterClient cluster)
+    private static async Task<IResult> GetTransaction(string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
         if (!Ids.IsTransactionId(id))
         {
             return Problems.NotFound(ErrorKind.TransactionNotFound);
         }
-        var record = await cluster.GetGrain<ILedgerGrain>(0).GetTransaction(id);
+        var record = await ClusterRetry.Idempotent(() => cluster.GetGrain<ILedgerGrain>(0).GetTransaction(id), cancellationToken);
         if (user.IsStaff())
         {
             return Results.Ok(TransactionResponse.From(record));

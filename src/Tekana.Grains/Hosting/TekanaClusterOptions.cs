@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Net;
+using System.Net.NetworkInformation;
 
 namespace Tekana.Grains.Hosting;
 
@@ -15,6 +17,30 @@ public sealed class TekanaClusterOptions
 
     [Range(1, 65535)] public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>The address other silos and clients reach this silo at; loopback when unset.</summary>
+    /// <summary>
+    /// The address other silos and clients reach this silo at: an IP address, <c>auto</c> (this machine's first
+    /// non-loopback IPv4 address: a container's own address, so that replicas need no per-instance setting), or,
+    /// when unset, loopback.
+    /// </summary>
     public string? AdvertisedAddress { get; set; }
+
+    public IPAddress ResolveAdvertisedAddress()
+    {
+        if (string.IsNullOrWhiteSpace(AdvertisedAddress))
+        {
+            return IPAddress.Loopback;
+        }
+        if (!string.Equals(AdvertisedAddress, "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return IPAddress.TryParse(AdvertisedAddress, out var address)
+                ? address
+                : throw new ValidationException($"Orleans:AdvertisedAddress '{AdvertisedAddress}' is neither an IP address nor 'auto'.");
+        }
+        return NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            ?? throw new ValidationException("Orleans:AdvertisedAddress is 'auto' but this machine has no non-loopback IPv4 address.");
+    }
 }
