@@ -23,7 +23,7 @@ deploy/check.sh
 dotnet build Tekana.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 log="$pgdir/test.log"
 status=0
-dotnet test Tekana.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?
+dotnet test Tekana.sln -c Release --no-build -nologo -m:1 "$@" 2>&1 | tee "$log" || status=$?
 
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS ledger_entries (
     PRIMARY KEY (wallet_id, sequence)
 );
 CREATE INDEX IF NOT EXISTS ledger_entries_by_time ON ledger_entries (wallet_id, occurred_at);
+-- When the projector first wrote the row: recorded_at - occurred_at is the read model's lag behind the movement.
+ALTER TABLE ledger_entries ADD COLUMN IF NOT EXISTS recorded_at timestamptz NOT NULL DEFAULT now();
 
 CREATE TABLE IF NOT EXISTS customers (
     id             text        PRIMARY KEY,
