@@ -6,13 +6,18 @@ namespace Tekana.Grains.Events;
 /// Publishes one subject's events to the event stream strictly in number order, at least once. It only ever
 /// publishes events known to be committed: handed over after their transaction committed, or read back from the
 /// committed outbox. It keeps every event until all sinks acknowledged it, and sends again, in order, what stays
-/// unacknowledged for longer than <see cref="RetryAfter"/>.
+/// unacknowledged for longer than <see cref="RetryAfter"/>, doubling that delay for each further send of the same event
+/// (up to <see cref="MaxRetryAfter"/>): a pipeline that is merely behind must not be flooded with copies. An event left
+/// unacknowledged behind a later one that was acknowledged is lost (each subject's events are delivered in order)
+/// and goes out again at the next check.
 /// </summary>
 internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvider clock)
 {
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(10);
 
-    private readonly SortedDictionary<long, (LedgerEvent Event, DateTimeOffset? SentAt)> _events = [];
+    public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(80);
+
+    private readonly SortedDictionary<long, (LedgerEvent Event, DateTimeOffset? SentAt, int Sends)> _events = [];
     private readonly SortedSet<long> _earlyAcks = [];
 
     /// <summary>Every event up to this number was handed to the stream; -1 until the committed outbox has been read.</summary>
@@ -38,7 +43,7 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
         {
             if (e.Number > AckedThrough && !_events.ContainsKey(e.Number))
             {
-                _events[e.Number] = (e, null);
+                _events[e.Number] = (e, null, 0);
             }
         }
     }
@@ -75,7 +80,7 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
                 break;
             }
             await publish(next.Event);
-            _events[number] = (next.Event, clock.GetUtcNow());
+            _events[number] = (next.Event, clock.GetUtcNow(), next.Sends + 1);
             SentThrough = number;
         }
     }
@@ -84,16 +89,28 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
     public void ResendOverdue()
     {
         var now = clock.GetUtcNow();
-        var overdue = _events.Where(e => e.Value.SentAt is { } sent && now - sent > RetryAfter).Select(e => e.Key).DefaultIfEmpty(-1).Min();
+        var overdue = _events.Where(e => e.Value.SentAt is { } sent && now - sent > Delay(e.Value.Sends)).Select(e => e.Key).DefaultIfEmpty(-1).Min();
         if (overdue > 0)
         {
             SentThrough = Math.Min(SentThrough, overdue - 1);
         }
     }
 
+    private static TimeSpan Delay(int sends) =>
+        TimeSpan.FromTicks(Math.Min(MaxRetryAfter.Ticks, RetryAfter.Ticks << Math.Min(Math.Max(sends - 1, 0), 16)));
+
     public void Acknowledge(IEnumerable<long> numbers)
     {
-        foreach (var number in numbers)
+        var acknowledged = numbers.ToList();
+        if (acknowledged.Count > 0)
+        {
+            var newest = acknowledged.Max();
+            foreach (var lost in _events.Where(e => e.Key < newest && e.Value.SentAt is not null && !acknowledged.Contains(e.Key)).ToList())
+            {
+                _events[lost.Key] = lost.Value with { SentAt = DateTimeOffset.MinValue };
+            }
+        }
+        foreach (var number in acknowledged)
         {
             _events.Remove(number);
             if (number > AckedThrough)

@@ -81,10 +81,9 @@ public sealed class OutboxSweeper(
             {
                 ids.Add(reader.GetString(0));
             }
-            foreach (var id in ids)
+            // The extension key column holds the grain's string key as it is.
+            foreach (var key in ids)
             {
-                // String keys are stored with their grain type prefix in some versions; keep the id part.
-                var key = id.Contains('/') ? id[(id.LastIndexOf('/') + 1)..] : id;
                 IEventSourceGrain? source = Ids.IsCustomerId(key) ? grains.GetGrain<ICustomerGrain>(key)
                     : WalletIds.IsWellFormed(key) ? grains.GetGrain<IWalletGrain>(key)
                     : null;

@@ -106,4 +106,24 @@ public sealed class OutboxPublisherTests
         Assert.Equal([1L, 2L, 3L, 1L, 3L, 4L], _sent);
         Assert.False(publisher.HasGap);
     }
+
+    [Fact]
+    public async Task Each_further_send_of_an_unacknowledged_event_waits_twice_as_long()
+    {
+        var publisher = NewPublisher();
+        publisher.Merge([E(1)], 1);
+        await publisher.PublishReadyAsync();
+
+        foreach (var wait in new[] { 11, 21, 41, 81, 81 })
+        {
+            _clock.Now += TimeSpan.FromSeconds(wait - 2);
+            publisher.ResendOverdue();
+            await publisher.PublishReadyAsync();
+            var before = _sent.Count;
+            _clock.Now += TimeSpan.FromSeconds(2);
+            publisher.ResendOverdue();
+            await publisher.PublishReadyAsync();
+            Assert.Equal(before + 1, _sent.Count); // not before its delay, right after it
+        }
+    }
 }
