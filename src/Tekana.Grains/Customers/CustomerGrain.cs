@@ -41,8 +41,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Events a previous activation wrote but never saw delivered go out again.
-        _outbox.Publisher.Merge(S.Outbox, S.EventNumber);
-        await _outbox.PublishAsync();
+        await _outbox.MergeAsync(S.Outbox, S.EventNumber);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -321,8 +320,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             });
         }
         await state.WriteStateAsync();
-        _outbox.Publisher.Merge(S.Outbox, S.EventNumber);
-        await _outbox.PublishAsync();
+        await _outbox.MergeAsync(S.Outbox, S.EventNumber);
     }
 
     private IWalletGrain Wallet(string currency) =>

@@ -97,17 +97,23 @@ internal sealed class OutboxPump
         EnsureTimer();
     }
 
+    /// <summary>Takes in the committed outbox (see <see cref="OutboxPublisher.Merge"/>) and publishes what is ready.</summary>
+    public Task MergeAsync(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    {
+        Publisher.Merge(outbox, lastNumber);
+        return PublishAsync();
+    }
+
     /// <summary>The committed outbox as a read transaction saw it.</summary>
-    public async Task Recovered(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    public Task Recovered(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
     {
         _recoverySentAt = null;
-        Publisher.Merge(outbox, lastNumber);
         if (_recoverAgain)
         {
             _recoverAgain = false;
             RequestRecovery();
         }
-        await PublishAsync();
+        return MergeAsync(outbox, lastNumber);
     }
 
     private void EnsureTimer() => _timer ??= _grain.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_period, _period));

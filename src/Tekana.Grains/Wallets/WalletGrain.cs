@@ -13,7 +13,6 @@ namespace Tekana.Grains.Wallets;
 
 public sealed class WalletGrain : Grain, IWalletGrain
 {
-
     private readonly ITransactionalState<WalletState> _state;
     private readonly TimeProvider _clock;
     private readonly OutboxPump _outbox;
