@@ -10,7 +10,5 @@ builder.UseOrleans(silo => silo.AddTekana(builder.Configuration).AddTekanaSiloHo
 builder.Services.AddTekanaHealthChecks();
 
 var app = builder.Build();
-app.MapTekanaHealth();
-app.MapTekanaMetrics();
-app.MapTekanaDashboard();
+app.MapTekanaOperations();
 app.Run();

@@ -113,9 +113,7 @@ public static class ApiHosting
         app.UseAuthorization();
         app.UseRateLimiter();
 
-        app.MapTekanaHealth();
-        app.MapTekanaMetrics();
-        app.MapTekanaDashboard();
+        app.MapTekanaOperations();
         app.MapAuthApi();
         app.MapCustomersApi();
         app.MapWalletsApi();

@@ -26,6 +26,7 @@ public static class TekanaSiloBuilderExtensions
         var cluster = configuration.GetSection(TekanaClusterOptions.Section).Get<TekanaClusterOptions>() ?? new();
         System.ComponentModel.DataAnnotations.Validator.ValidateObject(cluster, new(cluster), validateAllProperties: true);
         var connectionString = configuration.GetConnectionString(PostgresConnectionStringName);
+        builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));
 
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -34,7 +35,6 @@ public static class TekanaSiloBuilderExtensions
             builder.AddMemoryGrainStorage(StorageNames.Ledger);
             builder.AddMemoryGrainStorage(StorageNames.Customers);
             builder.AddTekanaEvents(configuration, connectionString: null);
-            builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));
             return builder;
         }
 
@@ -57,7 +57,6 @@ public static class TekanaSiloBuilderExtensions
         builder.AddTekanaGrains();
         builder.AddTekanaPostgresStorage(connectionString);
         builder.AddTekanaEvents(configuration, connectionString);
-        builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));
         return builder;
     }
 
