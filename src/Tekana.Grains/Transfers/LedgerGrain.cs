@@ -83,9 +83,13 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                     FailureMessage = refusal.Message,
                 };
                 var stored = await Retry(() => record.RecordFailure(failed));
-                TekanaMetrics.MovementSettled(type, "refused", ErrorKinds.Slug(refusal.Code), clock.GetElapsedTime(started));
                 // Another attempt under the same key may have stored its outcome first: that one is the answer.
-                return new MovementOutcome(stored, Replayed: stored.CreatedAt != failed.CreatedAt || stored.Status != failed.Status);
+                var replayed = stored.CreatedAt != failed.CreatedAt || stored.Status != failed.Status;
+                if (!replayed)
+                {
+                    TekanaMetrics.MovementSettled(type, "refused", ErrorKinds.Slug(refusal.Code), clock.GetElapsedTime(started));
+                }
+                return new MovementOutcome(stored, Replayed: replayed);
             }
             catch (Exception e) when (TransientFailures.IsTransient(e) && attempt < TransientFailures.MaxAttempts)
             {
