@@ -116,7 +116,7 @@ done
 
 echo >&2
 echo "grain state rows (bytes per payload):"
-psql "$pguri/tekana" -At -F ' ' -c "SELECT '  ' || grain_type, count(*), round(avg(length(payload))), max(length(payload)) FROM orleans_storage GROUP BY 1 ORDER BY 1"
+psql "$pguri/tekana" -At -F ' ' -c "SELECT '  ' || grain_type, count(*), round(avg(length(payload))), max(length(payload)) FROM (SELECT grain_type, payload FROM orleans_storage UNION ALL SELECT grain_type, payload FROM tekana_transactional_state) s GROUP BY 1 ORDER BY 1"
 check="$("${bench[@]}" check --api "$api_url" --wallets-file "$work/wallets.txt")" || { echo "INVARIANTS VIOLATED: $check" >&2; exit 1; }
 echo "invariants: $check"
 echo "ratios (tekana moves/s / pgbench tps, same clients):"

@@ -68,10 +68,15 @@ public sealed class OutboxSweeper(
         var woken = 0;
         try
         {
+            // Wallets live in the transactional state table, customers in the ADO.NET grain state table (whose
+            // extension key column holds the grain's string key).
             await using var command = database.CreateCommand(
                 """
+                SELECT grain_key FROM tekana_transactional_state
+                 WHERE service_id = @service AND grain_type = 'wallet' AND modified_at >= @since
+                UNION ALL
                 SELECT grain_id_ext FROM orleans_storage
-                 WHERE service_id = @service AND grain_type IN ('wallet', 'customer') AND modified_at >= @since
+                 WHERE service_id = @service AND grain_type = 'customer' AND modified_at >= @since
                 """);
             command.Parameters.AddWithValue("service", cluster.Value.ServiceId);
             command.Parameters.AddWithValue("since", since);
@@ -81,7 +86,6 @@ public sealed class OutboxSweeper(
             {
                 ids.Add(reader.GetString(0));
             }
-            // The extension key column holds the grain's string key as it is.
             foreach (var key in ids)
             {
                 IEventSourceGrain? source = Ids.IsCustomerId(key) ? grains.GetGrain<ICustomerGrain>(key)

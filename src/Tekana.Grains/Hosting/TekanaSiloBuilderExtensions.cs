@@ -8,6 +8,10 @@ using Npgsql;
 using Orleans.Configuration;
 using Tekana.Grains.Events;
 using Tekana.Grains.History;
+using Tekana.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Transactions.Abstractions;
 
 namespace Tekana.Grains.Hosting;
 
@@ -119,10 +123,19 @@ public static class TekanaSiloBuilderExtensions
         return builder;
     }
 
-    /// <summary>Both grain storages on PostgreSQL through the ADO.NET provider and the scripts in <c>sql/</c>.</summary>
+    /// <summary>
+    /// Storage on PostgreSQL: the ledger's transactional states (wallets, movement records) through Tekana's group-commit
+    /// storage; plain grain state (customers, identity claims) through the ADO.NET provider and the scripts in <c>sql/</c>.
+    /// </summary>
     public static ISiloBuilder AddTekanaPostgresStorage(this ISiloBuilder builder, string connectionString)
     {
         RegisterNpgsql();
+        builder.Services.TryAddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupCommitWriter>>()));
+        builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new PostgresTransactionalStateStorageFactory(
+            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<GroupCommitWriter>(), sp.GetRequiredService<Orleans.Serialization.Serializer>(),
+            sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
         foreach (var name in new[] { StorageNames.Ledger, StorageNames.Customers })
         {
             builder.AddAdoNetGrainStorage(name, o =>
