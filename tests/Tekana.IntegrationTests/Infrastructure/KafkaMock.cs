@@ -7,9 +7,20 @@ namespace Tekana.IntegrationTests.Infrastructure;
 /// librdkafka's built-in mock cluster: a real Kafka wire protocol on loopback, alive as long as this object. Ordinary
 /// producers and consumers reach it through <see cref="BootstrapServers"/>.
 /// </summary>
+/// <remarks>
+/// The mock broker keeps at most 5 MiB (or 100,000 message sets) per partition and silently drops the oldest beyond
+/// that, so a test that writes more cannot read its topics from the beginning afterwards. A tap therefore consumes every
+/// partition from the moment it appears, as a live consumer would, and fails every read if it ever sees an offset gap
+/// (messages dropped before it got them).
+/// </remarks>
 public sealed class KafkaMock : IDisposable
 {
     private readonly IAdminClient _owner;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _tap;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, List<Received>> _received = [];
+    private string? _failure;
 
     public KafkaMock()
     {
@@ -18,6 +29,8 @@ public sealed class KafkaMock : IDisposable
         _owner = new AdminClientBuilder(config).Build();
         var broker = _owner.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.Single();
         BootstrapServers = $"{broker.Host}:{broker.Port}";
+        _tap = new Thread(Tap) { IsBackground = true, Name = "kafka-mock-tap" };
+        _tap.Start();
     }
 
     public string BootstrapServers { get; }
@@ -32,55 +45,93 @@ public sealed class KafkaMock : IDisposable
         public JsonElement Data => Event.GetProperty("data");
     }
 
-    /// <summary>Reads a topic from the beginning until <paramref name="until"/> holds or the time runs out.</summary>
+    /// <summary>Everything on a topic so far, once <paramref name="until"/> holds or the time runs out.</summary>
     public List<Received> Read(string topic, Func<List<Received>, bool> until, TimeSpan timeout)
     {
-        var received = new List<Received>();
         var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            List<Received> received;
+            lock (_gate)
+            {
+                if (_failure is not null)
+                {
+                    throw new InvalidOperationException(_failure);
+                }
+                received = _received.TryGetValue(topic, out var all) ? [.. all] : [];
+            }
+            if (until(received) || DateTime.UtcNow >= deadline)
+            {
+                return received;
+            }
+            Thread.Sleep(200);
+        }
+    }
+
+    private void Tap()
+    {
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
         {
             BootstrapServers = BootstrapServers,
-            GroupId = "test-reader-" + Guid.NewGuid().ToString("N"),
+            GroupId = "test-tap",
             EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Error,
         }).Build();
-        var assigned = false;
-        var sinceCheck = 0;
-        // The condition is checked when the topic is drained for now (or every 5,000 messages), not per message.
-        while (DateTime.UtcNow < deadline)
+        var next = new Dictionary<TopicPartition, long>();
+        var lookedAt = DateTime.MinValue;
+        while (!_stop.IsCancellationRequested)
         {
-            if (sinceCheck >= 5_000)
+            try
             {
-                sinceCheck = 0;
-                if (until(received))
+                if (DateTime.UtcNow - lookedAt > TimeSpan.FromMilliseconds(200))
                 {
-                    break;
+                    // Assign rather than subscribe: a group join takes seconds on the mock cluster.
+                    lookedAt = DateTime.UtcNow;
+                    var fresh = _owner.GetMetadata(TimeSpan.FromSeconds(5)).Topics
+                        .Where(t => !t.Error.IsError && !t.Topic.StartsWith("__", StringComparison.Ordinal))
+                        .SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p.PartitionId)))
+                        .Where(p => !next.ContainsKey(p)).ToList();
+                    if (fresh.Count > 0)
+                    {
+                        fresh.ForEach(p => next[p] = 0);
+                        consumer.IncrementalAssign(fresh.Select(p => new TopicPartitionOffset(p, 0)));
+                    }
                 }
-            }
-            if (!assigned)
-            {
-                // Assign rather than subscribe: a group join takes seconds on the mock cluster.
-                var metadata = _owner.GetMetadata(topic, TimeSpan.FromSeconds(5)).Topics.SingleOrDefault();
-                if (metadata is null || metadata.Error.IsError || metadata.Partitions.Count == 0)
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (result?.Message is not { } message)
                 {
-                    Thread.Sleep(200);
                     continue;
                 }
-                consumer.Assign(metadata.Partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
-                assigned = true;
+                var at = result.TopicPartition;
+                lock (_gate)
+                {
+                    if (result.Offset.Value != next[at])
+                    {
+                        _failure ??= $"The mock broker dropped messages of {at} ({next[at]} to {result.Offset.Value - 1}) before the tap read them.";
+                    }
+                    next[at] = result.Offset.Value + 1;
+                    if (!_received.TryGetValue(at.Topic, out var list))
+                    {
+                        _received[at.Topic] = list = [];
+                    }
+                    list.Add(new Received(message.Key, at.Partition.Value, result.Offset.Value, JsonDocument.Parse(message.Value).RootElement.Clone()));
+                }
             }
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (result?.Message is { } message)
+            catch (KafkaException e) when (!_stop.IsCancellationRequested)
             {
-                received.Add(new Received(message.Key, result.Partition.Value, result.Offset.Value, JsonDocument.Parse(message.Value).RootElement.Clone()));
-                sinceCheck++;
-            }
-            else if (until(received))
-            {
-                break;
+                lock (_gate)
+                {
+                    _failure ??= $"The Kafka tap failed: {e.Error.Reason}";
+                }
             }
         }
-        return received;
+        consumer.Close();
     }
 
-    public void Dispose() => _owner.Dispose();
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _tap.Join();
+        _owner.Dispose();
+    }
 }
