@@ -54,12 +54,19 @@ internal sealed class OutboxPump
     /// <summary>Publishes what is ready; keeps the timer running while anything is pending.</summary>
     public async Task PublishAsync()
     {
-        await Publisher.PublishReadyAsync();
-        if (Publisher.HasPending)
+        try
         {
-            EnsureTimer();
+            await Publisher.PublishReadyAsync();
         }
-        ReportPending();
+        finally
+        {
+            // Also when the stream refused an event: the timer sends it again, or it would wait for the next event.
+            if (Publisher.HasPending)
+            {
+                EnsureTimer();
+            }
+            ReportPending();
+        }
     }
 
     /// <summary>The grain deactivates: what it held is no longer held here (its outbox still has it).</summary>
