@@ -72,14 +72,27 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     private async Task PumpAsync()
     {
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        var deferred = new Queue<StateWrite>();
+        while (deferred.Count > 0 || await reader.WaitToReadAsync())
         {
             await _flushes.WaitAsync();
             var batch = new List<StateWrite>();
-            while (batch.Count < MaxBatch && reader.TryRead(out var write))
+            var grains = new HashSet<(string, string, string)>();
+            var later = new List<StateWrite>();
+            while (batch.Count < MaxBatch && (deferred.TryDequeue(out var write) || reader.TryRead(out write)))
             {
-                batch.Add(write);
+                // One write per grain and statement: two writes of one grain from the same version (two activations of
+                // it) would both match the one row the statement updates, and both would pass for written.
+                if (grains.Add((write.GrainType, write.GrainKey, write.StateName)))
+                {
+                    batch.Add(write);
+                }
+                else
+                {
+                    later.Add(write);
+                }
             }
+            later.ForEach(deferred.Enqueue);
             if (batch.Count == 0)
             {
                 _flushes.Release();
