@@ -23,8 +23,11 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     /// <summary>Writes per statement; more wait for the next flush.</summary>
     public const int MaxBatch = 512;
 
-    /// <summary>Flushes in flight at once: a batch forms while others commit.</summary>
-    public const int MaxConcurrentFlushes = 4;
+    /// <summary>
+    /// Flushes in flight at once. One: the writes queued while a flush commits form the next batch. With four the
+    /// batches were smaller (2.1 writes per statement against 2.8) and throughput was no better (measured).
+    /// </summary>
+    public const int MaxConcurrentFlushes = 1;
 
     private const string Sql = """
         WITH input AS (
