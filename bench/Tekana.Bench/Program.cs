@@ -90,6 +90,7 @@ async Task<int> Run()
             var measured = started.Elapsed >= measureFrom;
             var t0 = Stopwatch.GetTimestamp();
             string? error;
+            TimeSpan? backOff = null;
             try
             {
                 using var request = new HttpRequestMessage(method, path);
@@ -101,6 +102,8 @@ async Task<int> Run()
                 }
                 using var response = await http.SendAsync(request);
                 error = response.IsSuccessStatusCode ? null : await ErrorKind(response);
+                // A well-behaved client honours an overload answer's Retry-After instead of asking again at once.
+                backOff = response.IsSuccessStatusCode ? null : response.Headers.RetryAfter?.Delta;
             }
             catch (Exception e)
             {
@@ -108,12 +111,14 @@ async Task<int> Run()
             }
             if (!measured || started.Elapsed >= stopAt)
             {
+                await BackOff(backOff);
                 continue;
             }
             latencies[client].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
             if (error is not null)
             {
                 errors[client][error] = errors[client].GetValueOrDefault(error) + 1;
+                await BackOff(backOff);
             }
             else if (isTransfer)
             {
@@ -197,6 +202,8 @@ async Task<JsonNode> Send(HttpMethod method, string path, object? body, string? 
         throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
     }
 }
+
+static Task BackOff(TimeSpan? wait) => wait is { } delay && delay > TimeSpan.Zero ? Task.Delay(delay) : Task.CompletedTask;
 
 static async Task<string> ErrorKind(HttpResponseMessage response)
 {

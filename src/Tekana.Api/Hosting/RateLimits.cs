@@ -15,7 +15,7 @@ public sealed class RateLimitingOptions
     /// <summary>Requests served at once; more callers than this lower throughput and raise latency (measured).</summary>
     public int MaxConcurrentRequests { get; set; } = 64;
     /// <summary>Requests allowed to wait for a slot; beyond that the API answers 503 with Retry-After.</summary>
-    public int MaxQueuedRequests { get; set; } = 128;
+    public int MaxQueuedRequests { get; set; } = 1024;
 }
 
 public static class RateLimits
