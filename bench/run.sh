@@ -61,7 +61,7 @@ export Orleans__ClusterId=bench Orleans__ServiceId=bench
 export Auth__SigningKey="bench-signing-key-$(head -c 24 /dev/urandom | base64)"
 export Auth__ServiceAccounts__benchadmin__Secret=bench-admin-secret Auth__ServiceAccounts__benchadmin__Role=admin
 export Auth__ServiceAccounts__benchoperator__Secret=bench-operator-secret Auth__ServiceAccounts__benchoperator__Role=operator
-# Admission control as in production (64 running, 128 waiting, then 503); only the per-address limits on registration
+# Admission control as in production (64 running, 1,024 waiting, then 503); only the per-address limits on registration
 # and sign-in are lifted, since the setup registers every wallet's owner from one address.
 export RateLimiting__RegistrationsPerMinute=1000000 RateLimiting__SignInPerMinute=1000000
 export Logging__LogLevel__Default=Warning
