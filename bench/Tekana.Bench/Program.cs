@@ -109,21 +109,19 @@ async Task<int> Run()
             {
                 error = e.GetType().Name;
             }
-            if (!measured || started.Elapsed >= stopAt)
+            if (measured && started.Elapsed < stopAt)
             {
-                await BackOff(backOff);
-                continue;
+                latencies[client].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                if (error is not null)
+                {
+                    errors[client][error] = errors[client].GetValueOrDefault(error) + 1;
+                }
+                else if (isTransfer)
+                {
+                    transfers[client]++;
+                }
             }
-            latencies[client].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-            if (error is not null)
-            {
-                errors[client][error] = errors[client].GetValueOrDefault(error) + 1;
-                await BackOff(backOff);
-            }
-            else if (isTransfer)
-            {
-                transfers[client]++;
-            }
+            await BackOff(backOff);
         }
     }));
 

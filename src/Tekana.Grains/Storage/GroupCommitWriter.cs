@@ -10,6 +10,9 @@ namespace Tekana.Grains.Storage;
 internal sealed record StateWrite(string GrainType, string GrainKey, string StateName, long ExpectedVersion, byte[] Payload)
 {
     public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The row this write targets.</summary>
+    public (string Type, string Key, string Name) Row => (GrainType, GrainKey, StateName);
 }
 
 /// <summary>
@@ -86,7 +89,7 @@ public sealed class GroupCommitWriter : IAsyncDisposable
             {
                 // One write per grain and statement: two writes of one grain from the same version (two activations of
                 // it) would both match the one row the statement updates, and both would pass for written.
-                if (grains.Add((write.GrainType, write.GrainKey, write.StateName)))
+                if (grains.Add(write.Row))
                 {
                     batch.Add(write);
                 }
@@ -126,7 +129,7 @@ public sealed class GroupCommitWriter : IAsyncDisposable
             }
             foreach (var write in batch)
             {
-                if (written.TryGetValue((write.GrainType, write.GrainKey, write.StateName), out var version))
+                if (written.TryGetValue(write.Row, out var version))
                 {
                     write.Done.TrySetResult(version);
                 }
