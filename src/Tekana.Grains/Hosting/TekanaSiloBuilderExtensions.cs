@@ -29,7 +29,8 @@ public static class TekanaSiloBuilderExtensions
     {
         var cluster = configuration.GetSection(TekanaClusterOptions.Section).Get<TekanaClusterOptions>() ?? new();
         System.ComponentModel.DataAnnotations.Validator.ValidateObject(cluster, new(cluster), validateAllProperties: true);
-        var connectionString = configuration.GetConnectionString(PostgresConnectionStringName);
+        var configured = configuration.GetConnectionString(PostgresConnectionStringName);
+        var connectionString = string.IsNullOrWhiteSpace(configured) ? null : PostgresConnections.WithDefaults(configured);
         builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));
 
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -96,7 +97,7 @@ public static class TekanaSiloBuilderExtensions
         }
         else
         {
-            services.TryAddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+            services.TryAddSingleton(_ => PostgresConnections.CreateDataSource(connectionString));
             services.TryAddSingleton<IHistoryStore, PostgresHistoryStore>();
         }
         return services;
@@ -130,7 +131,8 @@ public static class TekanaSiloBuilderExtensions
     public static ISiloBuilder AddTekanaPostgresStorage(this ISiloBuilder builder, string connectionString)
     {
         RegisterNpgsql();
-        builder.Services.TryAddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        connectionString = PostgresConnections.WithDefaults(connectionString);
+        builder.Services.TryAddSingleton(_ => PostgresConnections.CreateDataSource(connectionString));
         builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupCommitWriter>>()));
         builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new PostgresTransactionalStateStorageFactory(

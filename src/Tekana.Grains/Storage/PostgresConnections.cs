@@ -1,0 +1,40 @@
+using System.Data.Common;
+using Npgsql;
+
+namespace Tekana.Grains.Storage;
+
+/// <summary>
+/// The connection settings every PostgreSQL connection of the product gets unless its connection string sets them:
+/// <list type="bullet">
+/// <item><c>Max Auto Prepare</c>: the ledger sends the same few statements thousands of times a second. Unprepared,
+/// PostgreSQL planned the group-commit statement on every call, and planning cost more than executing (0.31 against
+/// 0.21 ms per call, measured with pg_stat_statements).</item>
+/// <item><c>No Reset On Close</c>: with prepared statements, resetting a pooled connection takes three statements
+/// (unlock advisory locks, reset the session and its settings) on every return to the pool. The product keeps no
+/// session state on its connections (no <c>SET</c>, advisory locks, <c>LISTEN</c> or temporary tables), so there is
+/// nothing to reset.</item>
+/// </list>
+/// </summary>
+public static class PostgresConnections
+{
+    public const int MaxAutoPrepare = 64;
+
+    public static string WithDefaults(string connectionString)
+    {
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        var keys = given.Keys.Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var tuned = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!keys.Contains("MaxAutoPrepare"))
+        {
+            tuned.MaxAutoPrepare = MaxAutoPrepare;
+        }
+        if (!keys.Contains("NoResetOnClose"))
+        {
+            tuned.NoResetOnClose = true;
+        }
+        return tuned.ConnectionString;
+    }
+
+    public static NpgsqlDataSource CreateDataSource(string connectionString) =>
+        new NpgsqlDataSourceBuilder(WithDefaults(connectionString)).Build();
+}
