@@ -89,6 +89,9 @@ for c in $clients; do
   pg0="$(pg_cpu_seconds "$postmaster")"
   anchor_out="$("$pgbench_bin" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" -D wallets="$wallets" \
     -f "$here/pgbench/transfer.sql" -r -l --log-prefix="$work/anchor" anchor 2>&1)"
+  # pgbench's backends exit after it does; their CPU reaches the postmaster's account only once they are gone, and
+  # would otherwise be billed to the first scenario.
+  while [[ "$(psql "$pguri/postgres" -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'anchor'")" != 0 ]]; do sleep 0.2; done
   pg1="$(pg_cpu_seconds "$postmaster")"
   anchor_tps="$(echo "$anchor_out" | awk '/^tps/ { print $3; exit }')"
   read -r a50 a95 a99 amax < <(cat "$work"/anchor.* | awk '{ print $3 / 1000 }' | sort -n | awk '{ v[NR] = $1 } END {
