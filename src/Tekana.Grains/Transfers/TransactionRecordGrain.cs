@@ -1,3 +1,4 @@
+using Orleans.Placement;
 using Orleans.Transactions.Abstractions;
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Transfers;
@@ -12,6 +13,13 @@ public sealed class TransactionRecordState
     [Id(0)] public TransactionRecord? Record { get; set; }
 }
 
+/// <remarks>
+/// A record is touched by its movement and by replays shortly after, then rarely: it is placed on the silo of the
+/// ledger worker that creates it (no remote hop inside the transaction) and deactivated after two idle minutes rather
+/// than Orleans' fifteen, so that a silo does not keep every recent movement's transactional machinery in memory.
+/// </remarks>
+[PreferLocalPlacement]
+[CollectionAgeLimit(Minutes = 2)]
 public sealed class TransactionRecordGrain(
     [TransactionalState("record", StorageNames.Ledger)] ITransactionalState<TransactionRecordState> state)
     : Grain, ITransactionRecordGrain
