@@ -56,7 +56,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             try
             {
-                var outcome = await Move(record, pending);
+                var outcome = await Move(record, pending, firstAttempt: attempt == 1);
                 if ((outcome.Replayed || attempt > 1) && outcome.Record.Status == MovementStatus.Completed)
                 {
                     // An earlier attempt may have committed without handing its events over (its outcome was in
@@ -113,39 +113,76 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         return record ?? throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
     }
 
-    private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
+    private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending, bool firstAttempt)
     {
         MovementOutcome? result = null;
         LedgerEvent[] committed = [];
-        await transactions.RunTransaction(TransactionOption.Create, async () =>
+        try
         {
-            if (await record.Begin(pending.Fingerprint) is { } existing)
+            await transactions.RunTransaction(TransactionOption.Create, async () =>
             {
-                result = new MovementOutcome(existing, Replayed: true);
-                return;
-            }
-            // Both legs run concurrently inside the one transaction; either refusal aborts both.
-            var debit = GrainFactory.GetGrain<IWalletGrain>(pending.FromWalletId).Debit(Leg(pending, pending.ToWalletId, pending.InitiatedBy));
-            var credit = GrainFactory.GetGrain<IWalletGrain>(pending.ToWalletId).Credit(Leg(pending, pending.FromWalletId, null));
-            await Task.WhenAll(debit, credit);
-            var (debited, credited) = (await debit, await credit);
-            var completed = pending with
-            {
-                FromSequence = debited.Sequence,
-                FromBalanceAfter = debited.BalanceAfter,
-                ToSequence = credited.Sequence,
-                ToBalanceAfter = credited.BalanceAfter,
-            };
-            await record.Complete(completed);
-            committed = [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()];
-            result = new MovementOutcome(completed, Replayed: false);
-        });
+                // The record's replay check and both legs run at once: a movement holds each wallet's lock from its leg
+                // until the transaction prepares, so every sequential call before the commit is time a busy (hot) wallet
+                // waits. A replay is rare; when the record already exists, the transaction aborts and undoes the legs.
+                // A retry takes the record first: duplicates of one request that arrive together then queue on the
+                // record instead of locking its wallets in different orders until a lock times out.
+                var begin = record.Begin(pending.Fingerprint);
+                if (!firstAttempt && await begin is { } found)
+                {
+                    result = new MovementOutcome(found, Replayed: true);
+                    return;
+                }
+                var debit = GrainFactory.GetGrain<IWalletGrain>(pending.FromWalletId).Debit(Leg(pending, pending.ToWalletId, pending.InitiatedBy));
+                var credit = GrainFactory.GetGrain<IWalletGrain>(pending.ToWalletId).Credit(Leg(pending, pending.FromWalletId, null));
+                try
+                {
+                    await Task.WhenAll(begin, debit, credit);
+                }
+                catch when (begin.IsCompletedSuccessfully && begin.Result is not null)
+                {
+                    // A leg refused a movement that already happened (its money moved then): the record is the answer.
+                }
+                // The record's answer comes first: an existing record (or a different request under its key) outranks a leg's refusal.
+                if (await begin is { } existing)
+                {
+                    result = new MovementOutcome(existing, Replayed: true);
+                    throw new MovementReplayedException();
+                }
+                var (debited, credited) = (await debit, await credit);
+                var completed = pending with
+                {
+                    FromSequence = debited.Sequence,
+                    FromBalanceAfter = debited.BalanceAfter,
+                    ToSequence = credited.Sequence,
+                    ToBalanceAfter = credited.BalanceAfter,
+                };
+                await record.Complete(completed);
+                committed = [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()];
+                result = new MovementOutcome(completed, Replayed: false);
+            });
+        }
+        catch (Exception e) when (result is { Replayed: true } && FindReplay(e))
+        {
+            return result;
+        }
         // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
         foreach (var e in committed)
         {
             GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
         }
         return result!;
+    }
+
+    private static bool FindReplay(Exception e)
+    {
+        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is MovementReplayedException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static WalletEntry Leg(TransactionRecord movement, string counterparty, string? initiatedBy) => new()
@@ -189,3 +226,10 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
     private static LedgerException Busy(Exception cause) => new(ErrorKind.LedgerBusy,
         $"The ledger could not complete the operation in time ({cause.GetType().Name}); retry with the same idempotency key.");
 }
+
+/// <summary>
+/// Aborts a transaction whose movement had already happened, undoing the legs it ran meanwhile. The transaction
+/// carries it as its abort cause, so it is serializable.
+/// </summary>
+[GenerateSerializer]
+public sealed class MovementReplayedException() : Exception("The movement already happened under this idempotency key.");

@@ -1,5 +1,6 @@
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Transfers;
+using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
@@ -115,6 +116,42 @@ public sealed class MovementTests(ClusterFixture fixture)
 
         Assert.Equal(ErrorKind.IdempotencyConflict, conflict.Code);
         Assert.Equal(750, await Client.Balance(alice));
+    }
+
+    [Fact]
+    public async Task A_replay_returns_the_original_record_even_when_its_legs_would_now_be_refused()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 400));
+        var request = Ledger.Transfer(alice, bob, 400);
+        var original = await Client.Execute(request);
+        await Client.GetGrain<IWalletGrain>(bob).Freeze();
+
+        // Alice has nothing left and Bob's wallet is frozen: running the legs again would refuse twice over.
+        var replay = await Client.Execute(request);
+
+        Assert.Equal(MovementStatus.Completed, original.Status);
+        RecordAssert.Same(original, replay);
+        Assert.Equal(0, await Client.Balance(alice));
+        Assert.Equal(400, await Client.Balance(bob));
+        Assert.Equal((2L, 1L), ((await Client.Wallet(alice)).Sequence, (await Client.Wallet(bob)).Sequence));
+    }
+
+    [Fact]
+    public async Task A_reused_key_is_a_conflict_even_when_the_new_request_would_be_refused()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 1_000));
+        var original = Ledger.Transfer(alice, bob, 250);
+        await Client.Execute(original);
+
+        var conflict = await Refusal.Of(() => Client.Execute(original with { Amount = 5_000 }));
+
+        Assert.Equal(ErrorKind.IdempotencyConflict, conflict.Code);
+        Assert.Equal(750, await Client.Balance(alice));
+        Assert.Equal(250, await Client.Balance(bob));
     }
 
     [Fact]
