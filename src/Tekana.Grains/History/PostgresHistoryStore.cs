@@ -18,8 +18,9 @@ public sealed class PostgresHistoryStore(NpgsqlDataSource dataSource) : IHistory
             return;
         }
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        // A batch is one implicit transaction (Npgsql ends it with a single Sync): all of it applies or none does,
+        // without the extra round trip of an explicit COMMIT.
+        await using var batch = new NpgsqlBatch(connection);
         if (entries.Count > 0)
         {
             var command = new NpgsqlBatchCommand(
@@ -67,7 +68,6 @@ public sealed class PostgresHistoryStore(NpgsqlDataSource dataSource) : IHistory
             batch.BatchCommands.Add(command);
         }
         await batch.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<LedgerEntry>> EntriesAsync(string walletId, HistoryQuery query, CancellationToken cancellationToken = default)
