@@ -10,27 +10,31 @@ namespace Tekana.IntegrationTests.Storage;
 /// <summary>The read model's writes against PostgreSQL.</summary>
 public sealed class PostgresHistoryStoreTests
 {
-    private static readonly DateTimeOffset At = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
-
     [Fact]
     public async Task A_batch_of_events_is_written_whole_or_not_at_all()
     {
         var connectionString = await TestDatabase.CreateAsync("history");
         await using var database = PostgresConnections.CreateDataSource(connectionString);
         var store = new PostgresHistoryStore(database);
-        var leg = Leg("w-1", 1);
+        var leg = HistoryEvents.Leg("w-1", 1);
         // The customer's country does not fit its column: that statement fails, and the entry before it must not stay.
-        var broken = Customer("c-1", country: "RWA");
+        var broken = HistoryEvents.Customer("c-1", country: "RWA");
 
         await Assert.ThrowsAnyAsync<Npgsql.PostgresException>(() => store.AppendAsync([leg, broken]));
         Assert.Equal(0L, await TestDatabase.ScalarAsync<long>(connectionString, "SELECT count(*) FROM ledger_entries"));
 
-        await store.AppendAsync([leg, Customer("c-1", country: "RW")]);
+        await store.AppendAsync([leg, HistoryEvents.Customer("c-1", country: "RW")]);
         Assert.Equal(1L, await TestDatabase.ScalarAsync<long>(connectionString, "SELECT count(*) FROM ledger_entries"));
         Assert.Equal(1L, await TestDatabase.ScalarAsync<long>(connectionString, "SELECT count(*) FROM customers"));
     }
+}
 
-    private static LedgerEvent Leg(string wallet, long sequence) => new()
+/// <summary>Events as the read model receives them.</summary>
+internal static class HistoryEvents
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    public static LedgerEvent Leg(string wallet, long sequence) => new()
     {
         Id = $"{wallet}-{sequence}",
         Type = EventTypes.DepositCompleted,
@@ -52,7 +56,7 @@ public sealed class PostgresHistoryStoreTests
         },
     };
 
-    private static LedgerEvent Customer(string id, string country) => new()
+    public static LedgerEvent Customer(string id, string country) => new()
     {
         Id = $"{id}-1",
         Type = EventTypes.CustomerRegistered,
