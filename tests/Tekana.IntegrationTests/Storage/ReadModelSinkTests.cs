@@ -6,8 +6,20 @@ using Tekana.Grains.Storage;
 namespace Tekana.IntegrationTests.Storage;
 
 /// <summary>The read-model sink against PostgreSQL: the relays' batches share writes, and a batch is acknowledged only once written.</summary>
-public sealed class ReadModelSinkTests
+public sealed class ReadModelSinkTests : IAsyncLifetime
 {
+    private readonly List<Npgsql.NpgsqlDataSource> _databases = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var database in _databases)
+        {
+            await database.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task Batches_handed_over_together_share_a_few_writes_and_all_land()
     {
@@ -49,10 +61,12 @@ public sealed class ReadModelSinkTests
         Assert.Equal(7L, await TestDatabase.ScalarAsync<long>(connectionString, "SELECT count(*) FROM ledger_entries"));
     }
 
-    private static async Task<(string ConnectionString, CountingStore Store)> CountedStoreAsync()
+    private async Task<(string ConnectionString, CountingStore Store)> CountedStoreAsync()
     {
         var connectionString = await TestDatabase.CreateAsync("readmodel");
-        return (connectionString, new CountingStore(new PostgresHistoryStore(PostgresConnections.CreateDataSource(connectionString))));
+        var database = PostgresConnections.CreateDataSource(connectionString);
+        _databases.Add(database);
+        return (connectionString, new CountingStore(new PostgresHistoryStore(database)));
     }
 
     /// <summary>The PostgreSQL store, counting the appends it is asked for.</summary>
