@@ -56,7 +56,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             try
             {
-                var outcome = await Move(record, pending, firstAttempt: attempt == 1);
+                var outcome = await Move(record, pending, recordFirst: attempt > 1);
                 if ((outcome.Replayed || attempt > 1) && outcome.Record.Status == MovementStatus.Completed)
                 {
                     // An earlier attempt may have committed without handing its events over (its outcome was in
@@ -113,7 +113,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         return record ?? throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
     }
 
-    private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending, bool firstAttempt)
+    private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending, bool recordFirst)
     {
         MovementOutcome? result = null;
         LedgerEvent[] committed = [];
@@ -127,7 +127,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                 // A retry takes the record first: duplicates of one request that arrive together then queue on the
                 // record instead of locking its wallets in different orders until a lock times out.
                 var begin = record.Begin(pending.Fingerprint);
-                if (!firstAttempt && await begin is { } found)
+                if (recordFirst && await begin is { } found)
                 {
                     result = new MovementOutcome(found, Replayed: true);
                     return;
@@ -143,9 +143,8 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                     // A leg refused a movement that already happened (its money moved then): the record is the answer.
                 }
                 // The record's answer comes first: an existing record (or a different request under its key) outranks a leg's refusal.
-                if (await begin is { } existing)
+                if (await begin is not null)
                 {
-                    result = new MovementOutcome(existing, Replayed: true);
                     throw new MovementReplayedException();
                 }
                 var (debited, credited) = (await debit, await credit);
@@ -161,9 +160,16 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                 result = new MovementOutcome(completed, Replayed: false);
             });
         }
-        catch (Exception e) when (result is { Replayed: true } && FindReplay(e))
+        catch (Exception e) when (FindReplay(e))
         {
-            return result;
+            // The record this transaction saw may be one that another movement has prepared but not committed (Orleans
+            // lets a transaction read prepared state), and this one aborted without waiting for it. Only a read that
+            // commits may answer with it; if that movement aborted after all, the record-first order starts over.
+            if (await Retry(record.Get) is { } stored && stored.Fingerprint == pending.Fingerprint)
+            {
+                return new MovementOutcome(stored, Replayed: true);
+            }
+            return await Move(record, pending, recordFirst: true);
         }
         // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
         foreach (var e in committed)
