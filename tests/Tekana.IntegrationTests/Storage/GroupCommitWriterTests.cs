@@ -62,6 +62,21 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Rewriting_a_grain_leaves_every_index_untouched_so_that_its_row_is_updated_in_place()
+    {
+        // A heap-only (in-place) update needs free room on the page and no indexed column that changes.
+        await using var command = _database.CreateCommand("""
+            SELECT array_agg(i.indexrelid::regclass::text), c.reloptions
+              FROM pg_class c JOIN pg_index i ON i.indrelid = c.oid
+             WHERE c.relname = 'tekana_transactional_state' GROUP BY c.reloptions
+            """);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(["tekana_transactional_state_pkey"], reader.GetFieldValue<string[]>(0));
+        Assert.Contains("fillfactor=70", reader.GetFieldValue<string[]>(1));
+    }
+
     private static StateWrite Write(string key, long version, int payload) => new("wallet", key, "wallet", version, [(byte)payload]);
 
     private static async Task<bool> Outcome(Task<long> write)
