@@ -1,3 +1,5 @@
+using Tekana.Abstractions.Events;
+
 namespace Tekana.Abstractions.Transfers;
 
 /// <summary>
@@ -24,15 +26,12 @@ public sealed record MovementOutcome(
 public interface ITransactionRecordGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Starts a movement under this id: returns the existing record when the movement already happened (a replay),
-    /// or null when it is new. Refuses a different request under the same key.
+    /// Runs the movement under this id, in the caller's transaction: returns the stored record when the movement
+    /// already happened (a replay), refuses a different request under the same key, and otherwise posts both legs
+    /// and stores the completed record.
     /// </summary>
     [Transaction(TransactionOption.Join)]
-    Task<TransactionRecord?> Begin(string fingerprint);
-
-    /// <summary>Stores the completed movement, in the same transaction as its legs.</summary>
-    [Transaction(TransactionOption.Join)]
-    Task Complete(TransactionRecord record);
+    Task<MovementRun> Run(TransactionRecord pending);
 
     /// <summary>Stores a refused movement unless something is stored already; returns what is stored.</summary>
     [Transaction(TransactionOption.CreateOrJoin)]
@@ -42,6 +41,16 @@ public interface ITransactionRecordGrain : IGrainWithStringKey
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<TransactionRecord?> Get();
 }
+
+/// <summary>
+/// What a run of a movement's transaction produced: the record, whether it was only replayed, and the legs' events,
+/// which the wallets may publish once the transaction has committed.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record MovementRun(
+    [property: Id(0)] TransactionRecord Record,
+    [property: Id(1)] bool Replayed,
+    [property: Id(2)] LedgerEvent[] Events);
 
 /// <summary>Re-reads a wallet's committed outbox in a transaction of its own and hands it back for publication.</summary>
 public interface IOutboxRecoveryGrain : IGrainWithIntegerKey

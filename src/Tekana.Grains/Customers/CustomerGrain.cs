@@ -201,8 +201,15 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         // All wallets close in one transaction: either every balance is zero and all close, or none does.
         try
         {
-            await transactions.RunTransaction(TransactionOption.Create, () =>
-                Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.GetGrain<IWalletGrain>(id).Close())));
+            // One wallet after the other, in the ledger's lock order, so that this transaction never waits for a
+            // wallet while holding another that a movement waits for.
+            await transactions.RunTransaction(TransactionOption.Create, async () =>
+            {
+                foreach (var id in S.Wallets.Values.Order(WalletLockOrder.Instance))
+                {
+                    await GrainFactory.GetGrain<IWalletGrain>(id).Close();
+                }
+            });
         }
         catch (Exception e) when (LedgerException.Find(e) is { } refusal)
         {

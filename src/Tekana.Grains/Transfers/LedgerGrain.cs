@@ -1,6 +1,5 @@
 using Orleans.Concurrency;
 using Tekana.Abstractions.Errors;
-using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain;
@@ -11,9 +10,16 @@ using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Transfers;
 
-[StatelessWorker]
+[StatelessWorker(MaxMovementsInFlight)]
 public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider clock) : Grain, ILedgerGrain
 {
+    /// <summary>
+    /// Movements a silo runs at once. A stateless worker takes one request at a time, and Orleans starts one worker
+    /// per core by default, so a two-core silo ran two movements at a time while the rest queued; more in flight also
+    /// fills the storage's group commits. The API's admission control still caps what reaches the cluster.
+    /// </summary>
+    public const int MaxMovementsInFlight = 16;
+
     public async Task<MovementOutcome> Execute(MovementRequest request)
     {
         LedgerException.ThrowIf(MovementRules.Validate(
@@ -56,7 +62,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             try
             {
-                var outcome = await Move(record, pending, recordFirst: attempt > 1);
+                var outcome = await Move(record, pending);
                 if ((outcome.Replayed || attempt > 1) && outcome.Record.Status == MovementStatus.Completed)
                 {
                     // An earlier attempt may have committed without handing its events over (its outcome was in
@@ -113,98 +119,17 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         return record ?? throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
     }
 
-    private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending, bool recordFirst)
+    private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
     {
-        MovementOutcome? result = null;
-        LedgerEvent[] committed = [];
-        try
-        {
-            await transactions.RunTransaction(TransactionOption.Create, async () =>
-            {
-                // The record's replay check and both legs run at once: a movement holds each wallet's lock from its leg
-                // until the transaction prepares, so every sequential call before the commit is time a busy (hot) wallet
-                // waits. A replay is rare; when the record already exists, the transaction aborts and undoes the legs.
-                // A retry takes the record first: duplicates of one request that arrive together then queue on the
-                // record instead of locking its wallets in different orders until a lock times out.
-                var begin = record.Begin(pending.Fingerprint);
-                if (recordFirst && await begin is { } found)
-                {
-                    result = new MovementOutcome(found, Replayed: true);
-                    return;
-                }
-                var debit = GrainFactory.GetGrain<IWalletGrain>(pending.FromWalletId).Debit(Leg(pending, pending.ToWalletId, pending.InitiatedBy));
-                var credit = GrainFactory.GetGrain<IWalletGrain>(pending.ToWalletId).Credit(Leg(pending, pending.FromWalletId, null));
-                try
-                {
-                    await Task.WhenAll(begin, debit, credit);
-                }
-                catch when (begin.IsCompletedSuccessfully && begin.Result is not null)
-                {
-                    // A leg refused a movement that already happened (its money moved then): the record is the answer.
-                }
-                // The record's answer comes first: an existing record (or a different request under its key) outranks a leg's refusal.
-                if (await begin is not null)
-                {
-                    throw new MovementReplayedException();
-                }
-                var (debited, credited) = (await debit, await credit);
-                var completed = pending with
-                {
-                    FromSequence = debited.Sequence,
-                    FromBalanceAfter = debited.BalanceAfter,
-                    ToSequence = credited.Sequence,
-                    ToBalanceAfter = credited.BalanceAfter,
-                };
-                await record.Complete(completed);
-                committed = [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()];
-                result = new MovementOutcome(completed, Replayed: false);
-            });
-        }
-        catch (Exception e) when (FindReplay(e))
-        {
-            // The record this transaction saw may be one that another movement has prepared but not committed (Orleans
-            // lets a transaction read prepared state), and this one aborted without waiting for it. Only a read that
-            // commits may answer with it; if that movement aborted after all, the record-first order starts over.
-            if (await Retry(record.Get) is { } stored && stored.Fingerprint == pending.Fingerprint)
-            {
-                return new MovementOutcome(stored, Replayed: true);
-            }
-            return await Move(record, pending, recordFirst: true);
-        }
+        MovementRun? run = null;
+        await transactions.RunTransaction(TransactionOption.Create, async () => run = await record.Run(pending));
         // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
-        foreach (var e in committed)
+        foreach (var e in run!.Events)
         {
             GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
         }
-        return result!;
+        return new MovementOutcome(run.Record, run.Replayed);
     }
-
-    private static bool FindReplay(Exception e)
-    {
-        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
-        {
-            if (cause is MovementReplayedException)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static WalletEntry Leg(TransactionRecord movement, string counterparty, string? initiatedBy) => new()
-    {
-        TransactionId = movement.Id,
-        Amount = movement.Amount,
-        Currency = movement.Currency,
-        InitiatedBy = initiatedBy,
-        Type = movement.Type,
-        CounterpartyWalletId = counterparty,
-        IdempotencyKey = movement.IdempotencyKey,
-        ExternalReference = movement.ExternalReference,
-        Description = movement.Description,
-        Metadata = movement.Metadata,
-        CreatedAt = movement.CreatedAt,
-    };
 
     private static async Task<T> Retry<T>(Func<Task<T>> action)
     {
@@ -232,10 +157,3 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
     private static LedgerException Busy(Exception cause) => new(ErrorKind.LedgerBusy,
         $"The ledger could not complete the operation in time ({cause.GetType().Name}); retry with the same idempotency key.");
 }
-
-/// <summary>
-/// Aborts a transaction whose movement had already happened, undoing the legs it ran meanwhile. The transaction
-/// carries it as its abort cause, so it is serializable.
-/// </summary>
-[GenerateSerializer]
-public sealed class MovementReplayedException() : Exception("The movement already happened under this idempotency key.");

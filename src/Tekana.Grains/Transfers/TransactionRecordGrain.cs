@@ -1,8 +1,11 @@
 using Orleans.Placement;
 using Orleans.Transactions.Abstractions;
 using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
+using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Errors;
+using Tekana.Domain.Wallets;
 using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Transfers;
@@ -24,29 +27,77 @@ public sealed class TransactionRecordGrain(
     [TransactionalState("record", StorageNames.Ledger)] ITransactionalState<TransactionRecordState> state)
     : Grain, ITransactionRecordGrain
 {
-    // The write lock is taken up front: a new movement writes the record later in the same transaction, and
-    // upgrading a read lock under contention aborts the transaction.
-    public Task<TransactionRecord?> Begin(string fingerprint) => state.PerformUpdate(s =>
+    /// <remarks>
+    /// The record runs its own movement so that its transaction makes the fewest sequential calls: a wallet holds its
+    /// lock from its leg until the transaction prepares, and every call in between is time a busy wallet waits. Locks
+    /// are taken in one order, the record's first (so duplicates of a request queue on it, holding nothing), then the
+    /// wallets' in <see cref="WalletLockOrder"/>. The record's write lock is taken up front: upgrading a read lock
+    /// under contention aborts the transaction.
+    /// </remarks>
+    public async Task<MovementRun> Run(TransactionRecord pending)
     {
-        if (s.Record is { } existing && existing.Fingerprint != fingerprint)
+        var existing = await state.PerformUpdate(s =>
         {
-            throw new LedgerException(ErrorKind.IdempotencyConflict,
-                "This idempotency key was already used for a different request.");
+            EnsureSameRequest(s.Record, pending);
+            return s.Record;
+        });
+        if (existing is not null)
+        {
+            return new MovementRun(existing, Replayed: true, []);
         }
-        return s.Record;
-    });
 
-    public Task Complete(TransactionRecord record) => state.PerformUpdate(s => s.Record = record);
+        var debit = () => GrainFactory.GetGrain<IWalletGrain>(pending.FromWalletId).Debit(Leg(pending, pending.ToWalletId, pending.InitiatedBy));
+        var credit = () => GrainFactory.GetGrain<IWalletGrain>(pending.ToWalletId).Credit(Leg(pending, pending.FromWalletId, null));
+        EntryResult debited, credited;
+        if (WalletLockOrder.DebitFirst(pending.FromWalletId, pending.ToWalletId))
+        {
+            debited = await debit();
+            credited = await credit();
+        }
+        else
+        {
+            credited = await credit();
+            debited = await debit();
+        }
+        var completed = pending with
+        {
+            FromSequence = debited.Sequence,
+            FromBalanceAfter = debited.BalanceAfter,
+            ToSequence = credited.Sequence,
+            ToBalanceAfter = credited.BalanceAfter,
+        };
+        await state.PerformUpdate(s => s.Record = completed);
+        return new MovementRun(completed, Replayed: false, [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()]);
+    }
 
     public Task<TransactionRecord> RecordFailure(TransactionRecord record) => state.PerformUpdate(s =>
     {
-        if (s.Record is { } existing && existing.Fingerprint != record.Fingerprint)
-        {
-            throw new LedgerException(ErrorKind.IdempotencyConflict,
-                "This idempotency key was already used for a different request.");
-        }
+        EnsureSameRequest(s.Record, record);
         return s.Record ??= record;
     });
 
     public Task<TransactionRecord?> Get() => state.PerformRead(s => s.Record);
+
+    private static void EnsureSameRequest(TransactionRecord? stored, TransactionRecord request)
+    {
+        if (stored is not null && stored.Fingerprint != request.Fingerprint)
+        {
+            throw new LedgerException(ErrorKind.IdempotencyConflict, "This idempotency key was already used for a different request.");
+        }
+    }
+
+    private static WalletEntry Leg(TransactionRecord movement, string counterparty, string? initiatedBy) => new()
+    {
+        TransactionId = movement.Id,
+        Amount = movement.Amount,
+        Currency = movement.Currency,
+        InitiatedBy = initiatedBy,
+        Type = movement.Type,
+        CounterpartyWalletId = counterparty,
+        IdempotencyKey = movement.IdempotencyKey,
+        ExternalReference = movement.ExternalReference,
+        Description = movement.Description,
+        Metadata = movement.Metadata,
+        CreatedAt = movement.CreatedAt,
+    };
 }
