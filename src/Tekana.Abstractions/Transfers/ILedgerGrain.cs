@@ -3,9 +3,9 @@ using Tekana.Abstractions.Events;
 namespace Tekana.Abstractions.Transfers;
 
 /// <summary>
-/// The entry point for money movement. A stateless worker, local to the caller's silo, that starts one Orleans
-/// transaction per movement across the wallets involved and the movement's record, and retries transient aborts
-/// under the same idempotency key.
+/// The entry point for money movement. A stateless worker, local to the caller's silo, that has each movement run
+/// by its record as one Orleans transaction across the record and the two wallets involved, and retries transient
+/// aborts under the same idempotency key.
 /// </summary>
 public interface ILedgerGrain : IGrainWithIntegerKey
 {
@@ -26,11 +26,11 @@ public sealed record MovementOutcome(
 public interface ITransactionRecordGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Runs the movement under this id, in the caller's transaction: returns the stored record when the movement
+    /// Runs the movement under this id as one transaction of its own: returns the stored record when the movement
     /// already happened (a replay), refuses a different request under the same key, and otherwise posts both legs
-    /// and stores the completed record.
+    /// and stores the completed record. The record is never a participant of another grain's transaction.
     /// </summary>
-    [Transaction(TransactionOption.Join)]
+    [Transaction(TransactionOption.Create)]
     Task<MovementRun> Run(TransactionRecord pending);
 
     /// <summary>Stores a refused movement unless something is stored already; returns what is stored.</summary>

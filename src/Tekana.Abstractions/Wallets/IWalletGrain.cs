@@ -5,7 +5,8 @@ namespace Tekana.Abstractions.Wallets;
 
 /// <summary>
 /// A wallet: one balance in one currency, held in transactional state so that both legs of a movement commit or
-/// neither does. Keyed by wallet id; house wallets (<c>house_funding_USD</c>, <c>house_payout_USD</c>) exist implicitly.
+/// neither does. Keyed by wallet id; house wallets (<c>house_funding_USD</c>, <c>house_payout_USD</c>) and their shards
+/// (<c>house_funding_USD.0</c> …), which carry their movements, exist implicitly.
 /// </summary>
 public interface IWalletGrain : IEventSourceGrain
 {
@@ -13,7 +14,7 @@ public interface IWalletGrain : IEventSourceGrain
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<WalletView> Open(string ownerId, string currency, bool ownerSuspended);
 
-    /// <summary>The wallet with its balance.</summary>
+    /// <summary>The wallet with its balance (for a house wallet, its shards' included).</summary>
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<WalletView> Get();
 

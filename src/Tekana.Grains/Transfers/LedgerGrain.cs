@@ -11,7 +11,7 @@ using Tekana.Grains.Hosting;
 namespace Tekana.Grains.Transfers;
 
 [StatelessWorker(MaxMovementsInFlight)]
-public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider clock) : Grain, ILedgerGrain
+public sealed class LedgerGrain(TimeProvider clock) : Grain, ILedgerGrain
 {
     /// <summary>
     /// Movements a silo runs at once. A stateless worker takes one request at a time, and Orleans starts one worker
@@ -121,10 +121,9 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
 
     private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
     {
-        MovementRun? run = null;
-        await transactions.RunTransaction(TransactionOption.Create, async () => run = await record.Run(pending));
+        var run = await record.Run(pending);
         // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
-        foreach (var e in run!.Events)
+        foreach (var e in run.Events)
         {
             GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
         }

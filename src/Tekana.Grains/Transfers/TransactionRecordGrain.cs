@@ -28,8 +28,10 @@ public sealed class TransactionRecordGrain(
     : Grain, ITransactionRecordGrain
 {
     /// <remarks>
-    /// The record runs its own movement so that its transaction makes the fewest sequential calls: a wallet holds its
-    /// lock from its leg until the transaction prepares, and every call in between is time a busy wallet waits. Locks
+    /// The record starts, runs and commits its movement's transaction itself, so that the transaction makes the fewest
+    /// sequential calls: a wallet holds its lock from its leg until the transaction prepares, and every call in between
+    /// is time a busy wallet waits. Being the transaction's first participant, the record also manages its commit.
+    /// Orleans delivers the commit protocol's messages to it while this call is still running. Locks
     /// are taken in one order, the record's first (so duplicates of a request queue on it, holding nothing), then the
     /// wallets' in <see cref="WalletLockOrder"/>. The record's write lock is taken up front: upgrading a read lock
     /// under contention aborts the transaction.
@@ -46,8 +48,11 @@ public sealed class TransactionRecordGrain(
             return new MovementRun(existing, Replayed: true, []);
         }
 
-        var debit = () => GrainFactory.GetGrain<IWalletGrain>(pending.FromWalletId).Debit(Leg(pending, pending.ToWalletId, pending.InitiatedBy));
-        var credit = () => GrainFactory.GetGrain<IWalletGrain>(pending.ToWalletId).Credit(Leg(pending, pending.FromWalletId, null));
+        // A house wallet's leg goes to one of its shards; the record and the other leg name the house wallet itself.
+        var debit = () => GrainFactory.GetGrain<IWalletGrain>(WalletIds.LegWallet(pending.FromWalletId, pending.Id))
+            .Debit(Leg(pending, pending.ToWalletId, pending.InitiatedBy));
+        var credit = () => GrainFactory.GetGrain<IWalletGrain>(WalletIds.LegWallet(pending.ToWalletId, pending.Id))
+            .Credit(Leg(pending, pending.FromWalletId, null));
         EntryResult debited, credited;
         if (WalletLockOrder.DebitFirst(pending.FromWalletId, pending.ToWalletId))
         {

@@ -75,14 +75,28 @@ public sealed class WalletGrain : Grain, IWalletGrain
         return EventTypes.WalletOpened;
     });
 
-    public Task<WalletView> Get() => _state.PerformRead(s =>
+    public async Task<WalletView> Get()
     {
-        if (s.Status == WalletStatus.None && !IsHouse)
+        var view = await _state.PerformRead(s =>
         {
-            throw NotFound();
+            if (s.Status == WalletStatus.None && !IsHouse)
+            {
+                throw NotFound();
+            }
+            return View(s);
+        });
+        if (!IsHouse || WalletIds.IsHouseShard(Id))
+        {
+            return view;
         }
-        return View(s);
-    });
+        // A house wallet holds its money in its shards: their reads join this transaction, so the sum is one snapshot.
+        var shards = await Task.WhenAll(WalletIds.ShardsOf(Id).Select(id => GrainFactory.GetGrain<IWalletGrain>(id).Get()));
+        return view with
+        {
+            Balance = shards.Aggregate(view.Balance, (sum, shard) => checked(sum + shard.Balance)),
+            Sequence = shards.Aggregate(view.Sequence, (sum, shard) => checked(sum + shard.Sequence)),
+        };
+    }
 
     public Task<EntryResult> Debit(WalletEntry entry) => _state.PerformUpdate(s =>
     {

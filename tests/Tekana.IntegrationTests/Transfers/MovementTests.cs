@@ -32,6 +32,29 @@ public sealed class MovementTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task House_legs_spread_over_the_house_wallets_shards_and_the_house_balance_is_their_sum()
+    {
+        // GBP is used by this test alone, so its house wallets see only these movements.
+        var (_, wallet) = await Client.RegisterAsync("GBP");
+        var deposits = await Task.WhenAll(Enumerable.Range(1, 40).Select(i => Client.Execute(Ledger.Deposit(wallet, i, "GBP"))));
+        var withdrawals = await Task.WhenAll(Enumerable.Range(1, 10).Select(i => Client.Execute(Ledger.Withdrawal(wallet, i, "GBP"))));
+
+        Assert.All(deposits.Concat(withdrawals), r => Assert.Equal(MovementStatus.Completed, r.Status));
+        Assert.All(deposits, r => Assert.Equal(WalletIds.Funding("GBP"), r.FromWalletId));
+        Assert.All(withdrawals, r => Assert.Equal(WalletIds.Payout("GBP"), r.ToWalletId));
+        foreach (var (house, expected) in new[] { (WalletIds.Funding("GBP"), -820L), (WalletIds.Payout("GBP"), 55L) })
+        {
+            var shards = await Task.WhenAll(WalletIds.ShardsOf(house).Select(Client.Wallet));
+            Assert.True(shards.Count(s => s.Balance != 0) > 1, $"{house}: every leg went to one shard");
+            Assert.Equal(expected, shards.Sum(s => s.Balance));
+            var view = await Client.Wallet(house);
+            Assert.Equal(expected, view.Balance);
+            Assert.Equal(shards.Sum(s => s.Sequence), view.Sequence);
+        }
+        Assert.Equal(820 - 55, await Client.Balance(wallet));
+    }
+
+    [Fact]
     public async Task Transfer_moves_money_between_customers_and_numbers_each_wallets_entries()
     {
         var (_, alice) = await Client.RegisterAsync();
