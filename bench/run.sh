@@ -56,7 +56,7 @@ postmaster="$(head -1 "$work/pg/data/postmaster.pid")"
 
 # Production configuration: PostgreSQL storage and clustering, the API a pure client of the silo.
 export ASPNETCORE_ENVIRONMENT=Production
-export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=tekana;Maximum Pool Size=200${BENCH_NPGSQL_EXTRA:-}"
+export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=tekana${BENCH_NPGSQL_EXTRA:-}"
 export Orleans__ClusterId=bench Orleans__ServiceId=bench
 export Auth__SigningKey="bench-signing-key-$(head -c 24 /dev/urandom | base64)"
 export Auth__ServiceAccounts__benchadmin__Secret=bench-admin-secret Auth__ServiceAccounts__benchadmin__Role=admin

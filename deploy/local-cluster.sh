@@ -24,7 +24,7 @@ load_env() {
   set +a
   # shellcheck disable=SC1091
   source "$1/cluster.sh"
-  export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=tekana;Maximum Pool Size=100"
+  export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=tekana"
   export Auth__SigningKey="$SIGNING_KEY"
   export Auth__ServiceAccounts__clusteradmin__Secret="$ADMIN_SECRET" Auth__ServiceAccounts__clusteradmin__Role=admin
   export Auth__ServiceAccounts__clusteroperator__Secret="$ADMIN_SECRET" Auth__ServiceAccounts__clusteroperator__Role=operator

@@ -13,11 +13,17 @@ namespace Tekana.Grains.Storage;
 /// (unlock advisory locks, reset the session and its settings) on every return to the pool. The product keeps no
 /// session state on its connections (no <c>SET</c>, advisory locks, <c>LISTEN</c> or temporary tables), so there is
 /// nothing to reset.</item>
+/// <item><c>Maximum Pool Size</c>: a silo has two pools (its own data source and the ADO.NET providers'), and
+/// Npgsql's default of 100 each let one silo take 200 connections, more than PostgreSQL's default limit, when the
+/// outbox sweeper woke thousands of wallets at start-up; other processes were then refused. Group commit needs
+/// few connections; 32 leave room for the 16 movements a silo runs at once to load their records.</item>
 /// </list>
 /// </summary>
 public static class PostgresConnections
 {
     public const int MaxAutoPrepare = 64;
+
+    public const int MaxPoolSize = 32;
 
     public static string WithDefaults(string connectionString)
     {
@@ -31,6 +37,10 @@ public static class PostgresConnections
         if (!keys.Contains("NoResetOnClose"))
         {
             tuned.NoResetOnClose = true;
+        }
+        if (!keys.Contains("MaximumPoolSize") && !keys.Contains("MaxPoolSize"))
+        {
+            tuned.MaxPoolSize = MaxPoolSize;
         }
         return tuned.ConnectionString;
     }
