@@ -57,6 +57,9 @@ public sealed class Bank
         return bank;
     }
 
+    /// <summary>The share of transfers paid to one merchant (the first customer) instead of a random customer.</summary>
+    public double MerchantShare { get; set; }
+
     /// <summary>Sends transfers from <paramref name="clients"/> concurrent callers for <paramref name="duration"/>.</summary>
     public async Task<Traffic> DriveAsync(int clients, TimeSpan duration, params (TimeSpan At, Func<Task> Fault)[] faults)
     {
@@ -73,13 +76,17 @@ public sealed class Bank
         {
             while (clock.Elapsed < duration)
             {
-                var from = _wallets[Random.Shared.Next(_wallets.Count)];
-                string to;
-                do
+                // A merchant only receives.
+                var from = _wallets[Random.Shared.Next(MerchantShare > 0 ? 1 : 0, _wallets.Count)];
+                var to = _wallets[0];
+                if (Random.Shared.NextDouble() >= MerchantShare)
                 {
-                    to = _wallets[Random.Shared.Next(_wallets.Count)];
+                    do
+                    {
+                        to = _wallets[Random.Shared.Next(_wallets.Count)];
+                    }
+                    while (to == from);
                 }
-                while (to == from);
                 var transfer = new Transfer(Guid.NewGuid().ToString("N"), from, to, Random.Shared.Next(1, 500));
                 _transfers[transfer.Key] = transfer;
                 var sent = clock.Elapsed;

@@ -32,6 +32,33 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_silo_killed_while_payments_to_a_merchant_run_in_batches_loses_nothing_acknowledged()
+    {
+        var bank = await Bank.OpenAsync(cluster, customers: 40);
+        bank.MerchantShare = 0.8;
+
+        var traffic = await bank.DriveAsync(Callers, TimeSpan.FromSeconds(30),
+            (TimeSpan.FromSeconds(6), () => cluster.KillSilo(1)),
+            (TimeSpan.FromSeconds(20), () => cluster.StartSilo(1)));
+        output.WriteLine("SIGKILL, merchant traffic: " + traffic.Describe());
+
+        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(24), TimeSpan.FromSeconds(30)) > 0, traffic.Describe());
+        output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
+        await bank.AuditAsync();
+        // The merchant's payments did go through its batches: the surviving silos counted some.
+        using var http = new HttpClient();
+        long batches = 0;
+        foreach (var silo in new[] { 2, 3 })
+        {
+            var metrics = await http.GetStringAsync(new Uri(cluster.SiloUrl(silo), "/metrics"));
+            batches += System.Text.RegularExpressions.Regex.Matches(metrics, @"^tekana_movement_batch_size\S*_count(?:\{[^}]*\})? (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+                .Sum(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        output.WriteLine($"batches run on the surviving silos: {batches}");
+        Assert.True(batches > 0, "no movement ran in a batch");
+    }
+
+    [Fact]
     public async Task A_gracefully_stopped_silo_fails_no_request_and_a_new_one_takes_load()
     {
         var bank = await Bank.OpenAsync(cluster, customers: 60);

@@ -33,6 +33,23 @@ public interface ITransactionRecordGrain : IGrainWithStringKey
     [Transaction(TransactionOption.Create)]
     Task<MovementRun> Run(TransactionRecord pending);
 
+    /// <summary>
+    /// Takes this record into the caller's transaction (a batch of movements): returns the stored record when the
+    /// movement already happened, refuses a different request under the same key, and otherwise null.
+    /// </summary>
+    /// <remarks>
+    /// A batch calls its records twice (open, settle). A duplicate request running alone occupies the record while
+    /// it waits for the record's lock, so the batch's calls interleave instead of queueing behind it.
+    /// </remarks>
+    [Transaction(TransactionOption.Join)]
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<TransactionRecord?> Open(TransactionRecord pending);
+
+    /// <summary>Stores the movement's outcome, completed or refused, in the caller's transaction.</summary>
+    [Transaction(TransactionOption.Join)]
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task Settle(TransactionRecord record);
+
     /// <summary>Stores a refused movement unless something is stored already; returns what is stored.</summary>
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<TransactionRecord> RecordFailure(TransactionRecord record);
@@ -57,4 +74,17 @@ public interface IOutboxRecoveryGrain : IGrainWithIntegerKey
 {
     [Orleans.Concurrency.OneWay]
     Task Recover(string walletId);
+}
+
+/// <summary>
+/// Runs the movements that pay one wallet in batches, when many arrive at once: one transaction for up to a batch of
+/// them, so that the payee's lock is taken once per batch instead of once per movement. Keyed by the payee's wallet id.
+/// </summary>
+public interface IPayeeBatchGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Runs the movement in the next batch: its record, or null when the batch could not run as a whole (a refusal
+    /// that only the payee can give, or a transient abort), in which case the caller runs the movement alone.
+    /// </summary>
+    Task<MovementRun?> Submit(TransactionRecord pending);
 }

@@ -22,9 +22,27 @@ public interface IWalletGrain : IEventSourceGrain
     [Transaction(TransactionOption.Join)]
     Task<EntryResult> Debit(WalletEntry entry);
 
+    /// <summary>
+    /// Takes money out as one leg of a movement in a batch, or says why not and changes nothing: a refusal returned,
+    /// unlike one thrown, does not abort the transaction that the batch's other movements share.
+    /// </summary>
+    /// <remarks>
+    /// A batch may call a wallet twice. A call that waits for the wallet's lock occupies a non-reentrant grain, so the
+    /// batch's second call, which holds that lock, must not queue behind it: batch calls interleave.
+    /// </remarks>
+    [Transaction(TransactionOption.Join)]
+    [AlwaysInterleave]
+    Task<LegOutcome> TryDebit(WalletEntry entry);
+
     /// <summary>Puts money in, as one leg of a movement.</summary>
     [Transaction(TransactionOption.Join)]
     Task<EntryResult> Credit(WalletEntry entry);
+
+    /// <summary>Puts money in for several movements of one transaction, in order, with consecutive sequence numbers.</summary>
+    /// <remarks>Interleaves, as <see cref="TryDebit"/> does.</remarks>
+    [Transaction(TransactionOption.Join)]
+    [AlwaysInterleave]
+    Task<EntryResult[]> CreditMany(WalletEntry[] entries);
 
     /// <summary>Stops the wallet from sending and receiving.</summary>
     [Transaction(TransactionOption.CreateOrJoin)]

@@ -1,4 +1,5 @@
 using Tekana.Abstractions.Events;
+using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
 
@@ -44,3 +45,10 @@ public sealed record EntryResult(
     [property: Id(0)] long Sequence,
     [property: Id(1)] long BalanceAfter,
     [property: Id(2)] LedgerEvent? Event);
+
+/// <summary>A leg that was posted, or the reason it was refused (nothing changed).</summary>
+[GenerateSerializer, Immutable]
+public sealed record LegOutcome(
+    [property: Id(0)] EntryResult? Posted,
+    [property: Id(1)] ErrorKind? Refusal,
+    [property: Id(2)] string? Message);

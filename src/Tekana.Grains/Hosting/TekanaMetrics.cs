@@ -22,6 +22,11 @@ public static class TekanaMetrics
     private static readonly Histogram<double> DeliveryLag = Meter.CreateHistogram<double>("tekana.events.delivery_lag", "s",
         "Time from an event's commit to its acknowledgement by a sink (Kafka, read model).");
 
+    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("tekana.movement.batch_size", "{movement}",
+        "Movements per batch to a busy payee (one transaction, one lock of the payee).");
+
+    public static void BatchRan(int movements) => BatchSize.Record(movements);
+
     public static void MovementSettled(string type, string outcome, string? reason, TimeSpan elapsed)
     {
         var tags = new TagList { { "type", type }, { "outcome", outcome }, { "reason", reason ?? "none" } };

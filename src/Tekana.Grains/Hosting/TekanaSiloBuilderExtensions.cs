@@ -119,6 +119,7 @@ public static class TekanaSiloBuilderExtensions
             o.RemoteTransactionPingFrequency = TimeSpan.FromSeconds(15);
         });
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<Transfers.PayeeTraffic>();
         builder.Services.TryAddSingleton<IPasswordHasher<string>, PasswordHasher<string>>();
         builder.Services.AddOptions<PasswordHasherOptions>();
         return builder;

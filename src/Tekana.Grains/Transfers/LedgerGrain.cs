@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain;
@@ -11,7 +12,7 @@ using Tekana.Grains.Hosting;
 namespace Tekana.Grains.Transfers;
 
 [StatelessWorker(MaxMovementsInFlight)]
-public sealed class LedgerGrain(TimeProvider clock) : Grain, ILedgerGrain
+public sealed class LedgerGrain(TimeProvider clock, PayeeTraffic traffic) : Grain, ILedgerGrain
 {
     /// <summary>
     /// Movements a silo runs at once. A stateless worker takes one request at a time, and Orleans starts one worker
@@ -30,34 +31,23 @@ public sealed class LedgerGrain(TimeProvider clock) : Grain, ILedgerGrain
             throw new LedgerException(DomainError.Invalid("scope", "A movement needs the scope of its idempotency key."));
         }
 
-        var (from, to) = request.Type switch
-        {
-            MovementType.Deposit => (WalletIds.Funding(request.Currency), request.ToWalletId!),
-            MovementType.Withdrawal => (request.FromWalletId!, WalletIds.Payout(request.Currency)),
-            _ => (request.FromWalletId!, request.ToWalletId!),
-        };
-        var pending = new TransactionRecord
-        {
-            Id = Ids.TransactionIdFor(request.Scope, request.IdempotencyKey),
-            Type = request.Type,
-            Status = MovementStatus.Completed,
-            Amount = request.Amount,
-            Currency = request.Currency,
-            FromWalletId = from,
-            ToWalletId = to,
-            ExternalReference = request.ExternalReference,
-            Description = request.Description,
-            Metadata = request.Metadata ?? [],
-            IdempotencyKey = request.IdempotencyKey,
-            Fingerprint = MovementRules.Fingerprint(request.Type, from, to, request.Amount, request.Currency,
-                request.ExternalReference, request.Description, request.Metadata),
-            InitiatedBy = request.InitiatedBy,
-            CreatedAt = clock.GetUtcNow(),
-        };
-
+        var pending = Pending(request, clock.GetUtcNow());
         var record = GrainFactory.GetGrain<ITransactionRecordGrain>(pending.Id);
         var started = clock.GetTimestamp();
         var type = request.Type.ToString().ToLowerInvariant();
+        using var payee = traffic.Enter(pending.ToWalletId);
+        if (payee.Busy && !WalletIds.TryParseHouse(pending.ToWalletId, out _, out _) && await Batched(pending) is { } batched)
+        {
+            // Its events are handed over like a movement's of its own; a refusal is already recorded.
+            HandOver(batched.Events);
+            if (!batched.Replayed)
+            {
+                var refused = batched.Record.Status == MovementStatus.Failed;
+                TekanaMetrics.MovementSettled(type, refused ? "refused" : "completed",
+                    refused ? ErrorKinds.Slug(batched.Record.FailureCode!.Value) : null, clock.GetElapsedTime(started));
+            }
+            return new MovementOutcome(batched.Record, batched.Replayed);
+        }
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -109,6 +99,35 @@ public sealed class LedgerGrain(TimeProvider clock) : Grain, ILedgerGrain
         }
     }
 
+    /// <summary>The record a valid request starts from: its id, its two wallets (a house wallet for money in or out) and its fingerprint.</summary>
+    public static TransactionRecord Pending(MovementRequest request, DateTimeOffset now)
+    {
+        var (from, to) = request.Type switch
+        {
+            MovementType.Deposit => (WalletIds.Funding(request.Currency), request.ToWalletId!),
+            MovementType.Withdrawal => (request.FromWalletId!, WalletIds.Payout(request.Currency)),
+            _ => (request.FromWalletId!, request.ToWalletId!),
+        };
+        return new TransactionRecord
+        {
+            Id = Ids.TransactionIdFor(request.Scope, request.IdempotencyKey),
+            Type = request.Type,
+            Status = MovementStatus.Completed,
+            Amount = request.Amount,
+            Currency = request.Currency,
+            FromWalletId = from,
+            ToWalletId = to,
+            ExternalReference = request.ExternalReference,
+            Description = request.Description,
+            Metadata = request.Metadata ?? [],
+            IdempotencyKey = request.IdempotencyKey,
+            Fingerprint = MovementRules.Fingerprint(request.Type, from, to, request.Amount, request.Currency,
+                request.ExternalReference, request.Description, request.Metadata),
+            InitiatedBy = request.InitiatedBy,
+            CreatedAt = now,
+        };
+    }
+
     public async Task<TransactionRecord> GetTransaction(string transactionId)
     {
         if (!Ids.IsTransactionId(transactionId))
@@ -122,12 +141,32 @@ public sealed class LedgerGrain(TimeProvider clock) : Grain, ILedgerGrain
     private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
     {
         var run = await record.Run(pending);
-        // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
-        foreach (var e in run.Events)
+        HandOver(run.Events);
+        return new MovementOutcome(run.Record, run.Replayed);
+    }
+
+    /// <summary>The movement run in its payee's batch, or null when it must run alone (the batch, or its grain, failed).</summary>
+    private async Task<MovementRun?> Batched(TransactionRecord pending)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IPayeeBatchGrain>(pending.ToWalletId).Submit(pending);
+        }
+        catch (Exception e) when (TransientFailures.IsTransient(e))
+        {
+            // The batch's silo went away: whether the batch committed or not, running alone settles it once (the
+            // record is found if it did).
+            return null;
+        }
+    }
+
+    /// <summary>Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.</summary>
+    private void HandOver(LedgerEvent[] events)
+    {
+        foreach (var e in events)
         {
             GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
         }
-        return new MovementOutcome(run.Record, run.Replayed);
     }
 
     private static async Task<T> Retry<T>(Func<Task<T>> action)

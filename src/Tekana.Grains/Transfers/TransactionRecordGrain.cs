@@ -38,11 +38,7 @@ public sealed class TransactionRecordGrain(
     /// </remarks>
     public async Task<MovementRun> Run(TransactionRecord pending)
     {
-        var existing = await state.PerformUpdate(s =>
-        {
-            EnsureSameRequest(s.Record, pending);
-            return s.Record;
-        });
+        var existing = await Open(pending);
         if (existing is not null)
         {
             return new MovementRun(existing, Replayed: true, []);
@@ -50,9 +46,9 @@ public sealed class TransactionRecordGrain(
 
         // A house wallet's leg goes to one of its shards; the record and the other leg name the house wallet itself.
         var debit = () => GrainFactory.GetGrain<IWalletGrain>(WalletIds.LegWallet(pending.FromWalletId, pending.Id))
-            .Debit(Leg(pending, pending.ToWalletId, pending.InitiatedBy));
+            .Debit(DebitLeg(pending));
         var credit = () => GrainFactory.GetGrain<IWalletGrain>(WalletIds.LegWallet(pending.ToWalletId, pending.Id))
-            .Credit(Leg(pending, pending.FromWalletId, null));
+            .Credit(CreditLeg(pending));
         EntryResult debited, credited;
         if (WalletLockOrder.DebitFirst(pending.FromWalletId, pending.ToWalletId))
         {
@@ -71,9 +67,17 @@ public sealed class TransactionRecordGrain(
             ToSequence = credited.Sequence,
             ToBalanceAfter = credited.BalanceAfter,
         };
-        await state.PerformUpdate(s => s.Record = completed);
+        await Settle(completed);
         return new MovementRun(completed, Replayed: false, [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()]);
     }
+
+    public Task<TransactionRecord?> Open(TransactionRecord pending) => state.PerformUpdate(s =>
+    {
+        EnsureSameRequest(s.Record, pending);
+        return s.Record;
+    });
+
+    public Task Settle(TransactionRecord record) => state.PerformUpdate(s => s.Record = record);
 
     public Task<TransactionRecord> RecordFailure(TransactionRecord record) => state.PerformUpdate(s =>
     {
@@ -90,6 +94,12 @@ public sealed class TransactionRecordGrain(
             throw new LedgerException(ErrorKind.IdempotencyConflict, "This idempotency key was already used for a different request.");
         }
     }
+
+    /// <summary>The debit leg of a movement, as its source wallet sees it.</summary>
+    internal static WalletEntry DebitLeg(TransactionRecord movement) => Leg(movement, movement.ToWalletId, movement.InitiatedBy);
+
+    /// <summary>The credit leg of a movement, as its destination wallet sees it.</summary>
+    internal static WalletEntry CreditLeg(TransactionRecord movement) => Leg(movement, movement.FromWalletId, null);
 
     private static WalletEntry Leg(TransactionRecord movement, string counterparty, string? initiatedBy) => new()
     {

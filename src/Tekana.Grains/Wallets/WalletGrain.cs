@@ -100,21 +100,23 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     public Task<EntryResult> Debit(WalletEntry entry) => _state.PerformUpdate(s =>
     {
-        EnsureHouseWallet(s);
-        if (entry.InitiatedBy is not null && s.OwnerId != entry.InitiatedBy)
-        {
-            // Someone else's wallet looks exactly like a missing one: existence does not leak.
-            throw NotFound();
-        }
-        LedgerException.ThrowIf(s.Position.Debit(entry.Currency, entry.Amount, out var balanceAfter));
-        return Post(s, entry, -entry.Amount, balanceAfter);
+        var (posted, refusal) = PostDebit(s, entry);
+        LedgerException.ThrowIf(refusal);
+        return posted!;
     });
 
-    public Task<EntryResult> Credit(WalletEntry entry) => _state.PerformUpdate(s =>
+    public Task<LegOutcome> TryDebit(WalletEntry entry) => _state.PerformUpdate(s =>
+    {
+        var (posted, refusal) = PostDebit(s, entry);
+        return new LegOutcome(posted, refusal?.Code, refusal?.Message);
+    });
+
+    public Task<EntryResult> Credit(WalletEntry entry) => _state.PerformUpdate(s => PostCredit(s, entry));
+
+    public Task<EntryResult[]> CreditMany(WalletEntry[] entries) => _state.PerformUpdate(s =>
     {
         EnsureHouseWallet(s);
-        LedgerException.ThrowIf(s.Position.Credit(entry.Currency, entry.Amount, out var balanceAfter));
-        return Post(s, entry, entry.Amount, balanceAfter);
+        return entries.Select(entry => PostCredit(s, entry)).ToArray();
     });
 
     public Task<WalletView> Freeze() => Change(s => SetStatus(s, WalletStatus.Frozen) ? EventTypes.WalletFrozen : null);
@@ -225,6 +227,25 @@ public sealed class WalletGrain : Grain, IWalletGrain
         return true;
     }
 
+    private (EntryResult? Posted, DomainError? Refusal) PostDebit(WalletState s, WalletEntry entry)
+    {
+        EnsureHouseWallet(s);
+        if (entry.InitiatedBy is not null && s.OwnerId != entry.InitiatedBy)
+        {
+            // Someone else's wallet looks exactly like a missing one: existence does not leak.
+            return (null, NotFoundError);
+        }
+        var refusal = s.Position.Debit(entry.Currency, entry.Amount, out var balanceAfter);
+        return refusal is null ? (Post(s, entry, -entry.Amount, balanceAfter), null) : (null, refusal);
+    }
+
+    private EntryResult PostCredit(WalletState s, WalletEntry entry)
+    {
+        EnsureHouseWallet(s);
+        LedgerException.ThrowIf(s.Position.Credit(entry.Currency, entry.Amount, out var balanceAfter));
+        return Post(s, entry, entry.Amount, balanceAfter);
+    }
+
     /// <summary>Posts one leg: the balance, the entry's sequence number and, for customer wallets, the leg's event.</summary>
     private EntryResult Post(WalletState s, WalletEntry entry, long signedAmount, long balanceAfter)
     {
@@ -279,5 +300,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
         return new WalletView(Id, s.OwnerId, s.Currency, s.Kind, s.Status, s.Balance, s.Sequence, s.OwnerSuspended, s.OpenedAt, s.UpdatedAt);
     }
 
-    private static LedgerException NotFound() => new(ErrorKind.WalletNotFound, "The wallet does not exist.");
+    private static readonly DomainError NotFoundError = new(ErrorKind.WalletNotFound, "The wallet does not exist.");
+
+    private static LedgerException NotFound() => new(NotFoundError);
 }

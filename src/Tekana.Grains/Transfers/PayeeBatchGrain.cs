@@ -1,0 +1,168 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Tekana.Abstractions.Events;
+using Tekana.Abstractions.Transfers;
+using Tekana.Abstractions.Wallets;
+using Tekana.Domain.Transfers;
+using Tekana.Domain.Wallets;
+using Tekana.Grains.Hosting;
+
+namespace Tekana.Grains.Transfers;
+
+/// <remarks>
+/// <para>
+/// A wallet that many pay at once (a merchant) takes one movement at a time: each holds the payee's lock from its
+/// credit until its transaction prepares, a chain of several grain calls. A batch takes that lock once for up to
+/// <see cref="MaxBatch"/> movements. Its transaction keeps the ledger's lock order: the movements' records first, then
+/// the payers one after the other and the payee at its place among them, by <see cref="WalletLockOrder"/>. Locks taken
+/// at once could make a batch wait for a wallet while holding one that comes after it, which another transaction may be
+/// waiting for.
+/// </para>
+/// <para>
+/// A payer's refusal (insufficient funds, a frozen wallet) is returned by <see cref="IWalletGrain.TryDebit"/> without
+/// aborting the batch: that movement is recorded as refused and the others go on. Anything else that fails (the payee
+/// refuses, an idempotency conflict, a transient abort) aborts the whole batch, and each of its movements then runs
+/// alone, where the ledger retries and records refusals as usual. Two batches may run at once: the second takes its
+/// records and the payers ahead of the payee while the first still holds the payee.
+/// </para>
+/// </remarks>
+[Reentrant]
+public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<PayeeBatchGrain> log) : Grain, IPayeeBatchGrain
+{
+    public const int MaxBatch = 32;
+    private const int MaxRunning = 2;
+
+    private readonly Queue<Waiting> _queue = new();
+    private int _running;
+
+    private string PayeeId => this.GetPrimaryKeyString();
+
+    public Task<MovementRun?> Submit(TransactionRecord pending)
+    {
+        var waiting = new Waiting(pending);
+        _queue.Enqueue(waiting);
+        StartBatches();
+        return waiting.Done.Task;
+    }
+
+    private void StartBatches()
+    {
+        while (_running < MaxRunning && _queue.Count > 0)
+        {
+            var batch = new List<Waiting>();
+            while (batch.Count < MaxBatch && _queue.TryDequeue(out var next))
+            {
+                batch.Add(next);
+            }
+            _running++;
+            RunAsync(batch).Ignore();
+        }
+    }
+
+    private async Task RunAsync(List<Waiting> batch)
+    {
+        try
+        {
+            // Duplicates of one request in one batch run once and share the answer.
+            var movements = batch.GroupBy(w => w.Pending.Id).ToList();
+            var runs = await RunBatchAsync(movements.Select(g => g.First().Pending).ToList());
+            TekanaMetrics.BatchRan(movements.Count);
+            for (var i = 0; i < movements.Count; i++)
+            {
+                foreach (var waiting in movements[i])
+                {
+                    waiting.Done.TrySetResult(runs[i]);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            log.LogDebug(e, "A batch of {Count} movements to {Payee} did not run; each runs alone.", batch.Count, PayeeId);
+            batch.ForEach(w => w.Done.TrySetResult(null));
+        }
+        finally
+        {
+            _running--;
+            StartBatches();
+        }
+    }
+
+    private async Task<MovementRun[]> RunBatchAsync(List<TransactionRecord> movements)
+    {
+        var runs = new MovementRun[movements.Count];
+        await transactions.RunTransaction(TransactionOption.Create, async () =>
+        {
+            var records = movements.Select(m => GrainFactory.GetGrain<ITransactionRecordGrain>(m.Id)).ToList();
+            var existing = await Task.WhenAll(movements.Select((m, i) => records[i].Open(m)));
+            var debits = new LegOutcome?[movements.Count];
+            var credits = new EntryResult?[movements.Count];
+            var toCredit = new List<int>();
+            var payee = GrainFactory.GetGrain<IWalletGrain>(PayeeId);
+            var payeeLocked = false;
+
+            async Task CreditAsync()
+            {
+                var posted = await payee.CreditMany([.. toCredit.Select(i => TransactionRecordGrain.CreditLeg(movements[i]))]);
+                for (var k = 0; k < toCredit.Count; k++)
+                {
+                    credits[toCredit[k]] = posted[k];
+                }
+                toCredit.Clear();
+                payeeLocked = true;
+            }
+
+            var fresh = Enumerable.Range(0, movements.Count).Where(i => existing[i] is null)
+                .OrderBy(i => movements[i].FromWalletId, WalletLockOrder.Instance);
+            foreach (var i in fresh)
+            {
+                if (!payeeLocked && WalletLockOrder.Instance.Compare(PayeeId, movements[i].FromWalletId) < 0)
+                {
+                    // The payee comes before this payer: take its lock now, crediting what is ready.
+                    await CreditAsync();
+                }
+                var movement = movements[i];
+                debits[i] = await GrainFactory.GetGrain<IWalletGrain>(WalletIds.LegWallet(movement.FromWalletId, movement.Id))
+                    .TryDebit(TransactionRecordGrain.DebitLeg(movement));
+                if (debits[i]!.Posted is not null)
+                {
+                    toCredit.Add(i);
+                }
+            }
+            if (!payeeLocked || toCredit.Count > 0)
+            {
+                await CreditAsync();
+            }
+
+            var settled = new List<Task>();
+            for (var i = 0; i < movements.Count; i++)
+            {
+                if (existing[i] is { } replayed)
+                {
+                    runs[i] = new MovementRun(replayed, Replayed: true, []);
+                    continue;
+                }
+                var movement = movements[i];
+                var outcome = debits[i]!;
+                var record = outcome.Posted is { } debited && credits[i] is { } credited
+                    ? movement with
+                    {
+                        FromSequence = debited.Sequence,
+                        FromBalanceAfter = debited.BalanceAfter,
+                        ToSequence = credited.Sequence,
+                        ToBalanceAfter = credited.BalanceAfter,
+                    }
+                    : movement with { Status = MovementStatus.Failed, FailureCode = outcome.Refusal, FailureMessage = outcome.Message };
+                settled.Add(records[i].Settle(record));
+                runs[i] = new MovementRun(record, Replayed: false,
+                    [.. new[] { outcome.Posted?.Event, credits[i]?.Event }.OfType<LedgerEvent>()]);
+            }
+            await Task.WhenAll(settled);
+        });
+        return runs;
+    }
+
+    private sealed record Waiting(TransactionRecord Pending)
+    {
+        public TaskCompletionSource<MovementRun?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
