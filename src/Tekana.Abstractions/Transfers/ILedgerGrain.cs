@@ -26,11 +26,17 @@ public sealed record MovementOutcome(
 public interface ITransactionRecordGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Runs the movement under this id as one transaction of its own: returns the stored record when the movement
+    /// Runs the movement under this id in the caller's transaction: returns the stored record when the movement
     /// already happened (a replay), refuses a different request under the same key, and otherwise posts both legs
-    /// and stores the completed record. The record is never a participant of another grain's transaction.
+    /// and stores the completed record.
     /// </summary>
-    [Transaction(TransactionOption.Create)]
+    /// <remarks>
+    /// The caller (the ledger, a stateless worker) starts and commits the transaction. Were the record to start it
+    /// itself, this call would wait for the commit messages the record sends to itself, and a record deactivating
+    /// with its silo's shutdown takes no more messages: the movement and its wallets' locks would hang until the
+    /// 30 s call timeout.
+    /// </remarks>
+    [Transaction(TransactionOption.Join)]
     Task<MovementRun> Run(TransactionRecord pending);
 
     /// <summary>

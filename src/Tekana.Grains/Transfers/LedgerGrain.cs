@@ -12,7 +12,7 @@ using Tekana.Grains.Hosting;
 namespace Tekana.Grains.Transfers;
 
 [StatelessWorker(MaxMovementsInFlight)]
-public sealed class LedgerGrain(TimeProvider clock, PayeeTraffic traffic) : Grain, ILedgerGrain
+public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider clock, PayeeTraffic traffic) : Grain, ILedgerGrain
 {
     /// <summary>
     /// Movements a silo runs at once. A stateless worker takes one request at a time, and Orleans starts one worker
@@ -140,8 +140,9 @@ public sealed class LedgerGrain(TimeProvider clock, PayeeTraffic traffic) : Grai
 
     private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
     {
-        var run = await record.Run(pending);
-        HandOver(run.Events);
+        MovementRun? run = null;
+        await transactions.RunTransaction(TransactionOption.Create, async () => run = await record.Run(pending));
+        HandOver(run!.Events);
         return new MovementOutcome(run.Record, run.Replayed);
     }
 

@@ -28,13 +28,12 @@ public sealed class TransactionRecordGrain(
     : Grain, ITransactionRecordGrain
 {
     /// <remarks>
-    /// The record starts, runs and commits its movement's transaction itself, so that the transaction makes the fewest
-    /// sequential calls: a wallet holds its lock from its leg until the transaction prepares, and every call in between
-    /// is time a busy wallet waits. Being the transaction's first participant, the record also manages its commit.
-    /// Orleans delivers the commit protocol's messages to it while this call is still running. Locks
-    /// are taken in one order, the record's first (so duplicates of a request queue on it, holding nothing), then the
-    /// wallets' in <see cref="WalletLockOrder"/>. The record's write lock is taken up front: upgrading a read lock
-    /// under contention aborts the transaction.
+    /// The record runs both legs itself, so that the transaction makes the fewest sequential calls: a wallet holds its
+    /// lock from its leg until the transaction prepares, and every call in between is time a busy wallet waits. Being
+    /// the transaction's first participant, the record also manages its commit. Locks are taken in one order, the
+    /// record's first (so duplicates of a request queue on it, holding nothing), then the wallets' in
+    /// <see cref="WalletLockOrder"/>. The record's write lock is taken up front: upgrading a read lock under contention
+    /// aborts the transaction.
     /// </remarks>
     public async Task<MovementRun> Run(TransactionRecord pending)
     {
