@@ -38,33 +38,15 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         using var payee = traffic.Enter(pending.ToWalletId);
         if (payee.Busy && !WalletIds.TryParseHouse(pending.ToWalletId, out _, out _) && await Batched(pending) is { } batched)
         {
-            // Its events are handed over like a movement's of its own; a refusal is already recorded.
-            HandOver(batched.Events);
-            if (!batched.Replayed)
-            {
-                var refused = batched.Record.Status == MovementStatus.Failed;
-                TekanaMetrics.MovementSettled(type, refused ? "refused" : "completed",
-                    refused ? ErrorKinds.Slug(batched.Record.FailureCode!.Value) : null, clock.GetElapsedTime(started));
-            }
-            return new MovementOutcome(batched.Record, batched.Replayed);
+            // A refusal in a batch is already recorded.
+            return Settled(batched, retried: false, type, started);
         }
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var outcome = await Move(record, pending);
-                if ((outcome.Replayed || attempt > 1) && outcome.Record.Status == MovementStatus.Completed)
-                {
-                    // An earlier attempt may have committed without handing its events over (its outcome was in
-                    // doubt): the wallets read them back from their committed outboxes.
-                    GrainFactory.GetGrain<IWalletGrain>(outcome.Record.FromWalletId).Wake().Ignore();
-                    GrainFactory.GetGrain<IWalletGrain>(outcome.Record.ToWalletId).Wake().Ignore();
-                }
-                if (!outcome.Replayed)
-                {
-                    TekanaMetrics.MovementSettled(type, "completed", null, clock.GetElapsedTime(started));
-                }
-                return outcome;
+                var run = await InTransaction(() => record.Run(pending));
+                return Settled(run, retried: attempt > 1, type, started);
             }
             catch (Exception e) when (LedgerException.Find(e) is { } refusal)
             {
@@ -78,7 +60,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                     FailureCode = refusal.Code,
                     FailureMessage = refusal.Message,
                 };
-                var stored = await Retry(() => record.RecordFailure(failed));
+                var stored = await Retry(() => InTransaction(() => record.RecordFailure(failed)));
                 // Another attempt under the same key may have stored its outcome first: that one is the answer.
                 var replayed = stored.CreatedAt != failed.CreatedAt || stored.Status != failed.Status;
                 if (!replayed)
@@ -134,16 +116,45 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
         }
-        var record = await Retry(() => GrainFactory.GetGrain<ITransactionRecordGrain>(transactionId).Get());
+        var record = await Retry(() => InTransaction(() => GrainFactory.GetGrain<ITransactionRecordGrain>(transactionId).Get()));
         return record ?? throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
     }
 
-    private async Task<MovementOutcome> Move(ITransactionRecordGrain record, TransactionRecord pending)
+    /// <summary>
+    /// Runs a call to a movement's record in a transaction this worker starts and commits. Left to start its own, the
+    /// record would wait for the commit messages it sends itself, which a record deactivating with its silo's shutdown
+    /// no longer takes: the call, and every lock the transaction holds, would hang until the call times out.
+    /// </summary>
+    private async Task<T> InTransaction<T>(Func<Task<T>> call)
     {
-        MovementRun? run = null;
-        await transactions.RunTransaction(TransactionOption.Create, async () => run = await record.Run(pending));
-        HandOver(run!.Events);
-        return new MovementOutcome(run.Record, run.Replayed);
+        T result = default!;
+        await transactions.RunTransaction(TransactionOption.Create, async () => result = await call());
+        return result;
+    }
+
+    /// <summary>A movement that ran, here or in its payee's batch: its events handed over, its outcome counted.</summary>
+    private MovementOutcome Settled(MovementRun run, bool retried, string type, long started)
+    {
+        // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
+        foreach (var e in run.Events)
+        {
+            GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
+        }
+        var record = run.Record;
+        if ((run.Replayed || retried) && record.Status == MovementStatus.Completed)
+        {
+            // An earlier attempt may have committed without handing its events over (its outcome was in doubt): the
+            // wallets read them back from their committed outboxes.
+            GrainFactory.GetGrain<IWalletGrain>(record.FromWalletId).Wake().Ignore();
+            GrainFactory.GetGrain<IWalletGrain>(record.ToWalletId).Wake().Ignore();
+        }
+        if (!run.Replayed)
+        {
+            var refused = record.Status == MovementStatus.Failed;
+            TekanaMetrics.MovementSettled(type, refused ? "refused" : "completed",
+                refused ? ErrorKinds.Slug(record.FailureCode!.Value) : null, clock.GetElapsedTime(started));
+        }
+        return new MovementOutcome(record, run.Replayed);
     }
 
     /// <summary>The movement run in its payee's batch, or null when it must run alone (the batch, or its grain, failed).</summary>
@@ -153,20 +164,11 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             return await GrainFactory.GetGrain<IPayeeBatchGrain>(pending.ToWalletId).Submit(pending);
         }
-        catch (Exception e) when (TransientFailures.IsTransient(e))
+        catch (Exception e) when (LedgerException.Find(e) is null)
         {
-            // The batch's silo went away: whether the batch committed or not, running alone settles it once (the
-            // record is found if it did).
+            // The call failed (the batch's silo went away, the call timed out): whether the batch committed or not,
+            // running alone settles the movement once (its record is found if it did).
             return null;
-        }
-    }
-
-    /// <summary>Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.</summary>
-    private void HandOver(LedgerEvent[] events)
-    {
-        foreach (var e in events)
-        {
-            GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
         }
     }
 

@@ -25,6 +25,11 @@ namespace Tekana.Grains.Transfers;
 /// alone, where the ledger retries and records refusals as usual. Two batches may run at once: the second takes its
 /// records and the payers ahead of the payee while the first still holds the payee.
 /// </para>
+/// <para>
+/// A request that arrives again while its movement waits or runs here (a caller's retry) shares that movement's outcome,
+/// as a replay; under the same key with a different body it is left to run alone, where it is refused as a conflict.
+/// So no movement is ever in two batches at once, and two batches never wait for each other's records.
+/// </para>
 /// </remarks>
 [Reentrant]
 public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<PayeeBatchGrain> log) : Grain, IPayeeBatchGrain
@@ -33,17 +38,31 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
     private const int MaxRunning = 2;
 
     private readonly Queue<Waiting> _queue = new();
+    private readonly Dictionary<string, Waiting> _inFlight = new(StringComparer.Ordinal);
     private int _running;
 
     private string PayeeId => this.GetPrimaryKeyString();
 
     public Task<MovementRun?> Submit(TransactionRecord pending)
     {
+        if (WalletIds.TryParseHouse(PayeeId, out _, out _) || pending.ToWalletId != PayeeId)
+        {
+            // House wallets spread their legs over shards instead.
+            return Task.FromResult<MovementRun?>(null);
+        }
+        if (_inFlight.TryGetValue(pending.Id, out var earlier))
+        {
+            return earlier.Pending.Fingerprint == pending.Fingerprint ? AsReplay(earlier.Done.Task) : Task.FromResult<MovementRun?>(null);
+        }
         var waiting = new Waiting(pending);
+        _inFlight.Add(pending.Id, waiting);
         _queue.Enqueue(waiting);
         StartBatches();
         return waiting.Done.Task;
     }
+
+    private static async Task<MovementRun?> AsReplay(Task<MovementRun?> original) =>
+        await original is { } run ? run with { Replayed = true, Events = [] } : null;
 
     private void StartBatches()
     {
@@ -63,16 +82,11 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
     {
         try
         {
-            // Duplicates of one request in one batch run once and share the answer.
-            var movements = batch.GroupBy(w => w.Pending.Id).ToList();
-            var runs = await RunBatchAsync(movements.Select(g => g.First().Pending).ToList());
-            TekanaMetrics.BatchRan(movements.Count);
-            for (var i = 0; i < movements.Count; i++)
+            var runs = await RunBatchAsync([.. batch.Select(w => w.Pending)]);
+            TekanaMetrics.BatchRan(batch.Count);
+            for (var i = 0; i < batch.Count; i++)
             {
-                foreach (var waiting in movements[i])
-                {
-                    waiting.Done.TrySetResult(runs[i]);
-                }
+                batch[i].Done.TrySetResult(runs[i]);
             }
         }
         catch (Exception e)
@@ -82,6 +96,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
         }
         finally
         {
+            batch.ForEach(w => _inFlight.Remove(w.Pending.Id));
             _running--;
             StartBatches();
         }
@@ -111,18 +126,19 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
                 payeeLocked = true;
             }
 
+            // The wallets whose locks are taken: a house payer's leg goes to one of its shards.
+            var payers = movements.Select(m => WalletIds.LegWallet(m.FromWalletId, m.Id)).ToList();
             var fresh = Enumerable.Range(0, movements.Count).Where(i => existing[i] is null)
-                .OrderBy(i => movements[i].FromWalletId, WalletLockOrder.Instance);
+                .OrderBy(i => payers[i], WalletLockOrder.Instance);
             foreach (var i in fresh)
             {
-                if (!payeeLocked && WalletLockOrder.Instance.Compare(PayeeId, movements[i].FromWalletId) < 0)
+                if (!payeeLocked && WalletLockOrder.Instance.Compare(PayeeId, payers[i]) < 0)
                 {
                     // The payee comes before this payer: take its lock now, crediting what is ready.
                     await CreditAsync();
                 }
                 var movement = movements[i];
-                debits[i] = await GrainFactory.GetGrain<IWalletGrain>(WalletIds.LegWallet(movement.FromWalletId, movement.Id))
-                    .TryDebit(TransactionRecordGrain.DebitLeg(movement));
+                debits[i] = await GrainFactory.GetGrain<IWalletGrain>(payers[i]).TryDebit(TransactionRecordGrain.DebitLeg(movement));
                 if (debits[i]!.Posted is not null)
                 {
                     toCredit.Add(i);
