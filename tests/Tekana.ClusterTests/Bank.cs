@@ -33,21 +33,26 @@ public sealed class Bank
         var anonymous = new HttpClient { BaseAddress = cluster.ApiUrl };
         await Parallel.ForEachAsync(Enumerable.Range(0, customers), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, ct) =>
         {
-            var unique = Guid.NewGuid().ToString("N")[..12];
-            var digits = string.Concat(unique.Select(c => (char)('0' + c % 10)))[..9];
-            var registered = await anonymous.PostAsJsonAsync("/api/v1/customers", new
+            // A test before this one may have restarted PostgreSQL: a pooled connection it broke fails its first use
+            // with 503 storage-unavailable, which a client repeats after Retry-After.
+            var registered = await WhileUnavailable(() =>
             {
-                fullName = "Cluster " + unique,
-                email = $"c{unique}@example.com",
-                phoneNumber = "+2507" + digits,
-                country = "RW",
-                currency = "RWF",
-                password = "cluster test password",
-            }, ct);
+                var unique = Guid.NewGuid().ToString("N")[..12];
+                var digits = string.Concat(unique.Select(c => (char)('0' + c % 10)))[..9];
+                return anonymous.PostAsJsonAsync("/api/v1/customers", new
+                {
+                    fullName = "Cluster " + unique,
+                    email = $"c{unique}@example.com",
+                    phoneNumber = "+2507" + digits,
+                    country = "RW",
+                    currency = "RWF",
+                    password = "cluster test password",
+                }, ct);
+            });
             Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
             var wallet = (await registered.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("wallets")[0].GetProperty("id").GetString()!;
-            var deposit = await Send(bank._operator, "/api/v1/deposits", "fund-" + wallet,
-                new { toWalletId = wallet, amount = Funding, currency = "RWF", externalReference = "fund-" + wallet });
+            var deposit = await WhileUnavailable(() => Send(bank._operator, "/api/v1/deposits", "fund-" + wallet,
+                new { toWalletId = wallet, amount = Funding, currency = "RWF", externalReference = "fund-" + wallet }));
             Assert.Equal(HttpStatusCode.Created, deposit.StatusCode);
             lock (bank._wallets)
             {
@@ -59,6 +64,11 @@ public sealed class Bank
 
     /// <summary>The share of transfers paid to one merchant (the first customer) instead of a random customer.</summary>
     public double MerchantShare { get; set; }
+
+    /// <summary>Answers other than success, a refusal or 503 (a retryable overload or outage): server errors.</summary>
+    public int ServerErrors => _serverErrors;
+
+    private int _serverErrors;
 
     /// <summary>Sends transfers from <paramref name="clients"/> concurrent callers for <paramref name="duration"/>.</summary>
     public async Task<Traffic> DriveAsync(int clients, TimeSpan duration, params (TimeSpan At, Func<Task> Fault)[] faults)
@@ -162,6 +172,10 @@ public sealed class Bank
         {
             using var response = await Send(_admin, "/api/v1/transfers", transfer.Key,
                 new { fromWalletId = transfer.From, toWalletId = transfer.To, amount = transfer.Amount, currency = "RWF" });
+            if ((int)response.StatusCode >= 500 && response.StatusCode != HttpStatusCode.ServiceUnavailable)
+            {
+                Interlocked.Increment(ref _serverErrors);
+            }
             if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.UnprocessableEntity)
             {
                 var json = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -190,6 +204,21 @@ public sealed class Bank
             {
                 await Task.Delay(1000);
             }
+        }
+    }
+
+    private static async Task<HttpResponseMessage> WhileUnavailable(Func<Task<HttpResponseMessage>> send)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await send();
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 10)
+            {
+                return response;
+            }
+            var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+            response.Dispose();
+            await Task.Delay(wait);
         }
     }
 

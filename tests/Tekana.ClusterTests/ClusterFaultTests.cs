@@ -32,7 +32,7 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task A_silo_killed_while_payments_to_a_merchant_run_in_batches_loses_nothing_acknowledged()
+    public async Task A_silo_killed_while_most_payments_go_to_one_merchant_loses_nothing_acknowledged()
     {
         var bank = await Bank.OpenAsync(cluster, customers: 40);
         bank.MerchantShare = 0.8;
@@ -45,17 +45,6 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
         Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(24), TimeSpan.FromSeconds(30)) > 0, traffic.Describe());
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
-        // The merchant's payments did go through its batches: the surviving silos counted some.
-        using var http = new HttpClient();
-        long batches = 0;
-        foreach (var silo in new[] { 2, 3 })
-        {
-            var metrics = await http.GetStringAsync(new Uri(cluster.SiloUrl(silo), "/metrics"));
-            batches += System.Text.RegularExpressions.Regex.Matches(metrics, @"^tekana_movement_batch_size\S*_count(?:\{[^}]*\})? (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline)
-                .Sum(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-        }
-        output.WriteLine($"batches run on the surviving silos: {batches}");
-        Assert.True(batches > 0, "no movement ran in a batch");
     }
 
     [Fact]
@@ -87,8 +76,10 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
             (TimeSpan.FromSeconds(6), () => cluster.RestartPostgres(TimeSpan.FromSeconds(3))));
         output.WriteLine("PostgreSQL restart: " + traffic.Describe());
 
-        // Nobody restarted a silo or the API: the service came back on its own.
+        // Nobody restarted a silo or the API: the service came back on its own. While PostgreSQL was away, callers were
+        // told to retry (503), never that the server failed.
         Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(28), TimeSpan.FromSeconds(36)) > 0, traffic.Describe());
+        Assert.Equal(0, bank.ServerErrors);
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
     }

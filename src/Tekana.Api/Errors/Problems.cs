@@ -80,11 +80,35 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
             };
             http.Response.Headers.RetryAfter = "1";
         }
+        else if (IsStorageFailure(exception))
+        {
+            // PostgreSQL was away or dropped the connection (a restart): nothing to fix in the request, try again shortly.
+            problem = new ProblemDetails
+            {
+                Type = Problems.TypeBase + "storage-unavailable",
+                Title = "Service unavailable",
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Detail = "The database could not complete the request; repeat it shortly (with the same Idempotency-Key for movements).",
+            };
+            http.Response.Headers.RetryAfter = "1";
+        }
         if (problem is null)
         {
             return false;
         }
         http.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static bool IsStorageFailure(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is System.Data.Common.DbException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

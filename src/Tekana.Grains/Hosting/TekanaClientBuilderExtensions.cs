@@ -22,6 +22,7 @@ public static class TekanaClientBuilderExtensions
             o.ConnectionString = connectionString;
         });
         builder.UseTransactions();
+        builder.Services.AddTekanaExceptionSerialization();
         return builder;
     }
 }

@@ -32,6 +32,7 @@ public static class TekanaSiloBuilderExtensions
         var configured = configuration.GetConnectionString(PostgresConnectionStringName);
         var connectionString = string.IsNullOrWhiteSpace(configured) ? null : PostgresConnections.WithDefaults(configured);
         builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));
+        builder.Services.Configure<Transfers.PayeeBatchingOptions>(configuration.GetSection(Transfers.PayeeBatchingOptions.Section));
 
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -107,6 +108,7 @@ public static class TekanaSiloBuilderExtensions
     public static ISiloBuilder AddTekanaGrains(this ISiloBuilder builder)
     {
         builder.UseTransactions();
+        builder.Services.AddTekanaExceptionSerialization();
         builder.Services.Configure<TransactionalStateOptions>(o =>
         {
             // A participant whose confirmation write failed (storage briefly away) blocks its wallet's commit queue
@@ -119,6 +121,7 @@ public static class TekanaSiloBuilderExtensions
             o.RemoteTransactionPingFrequency = TimeSpan.FromSeconds(15);
         });
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<Transfers.PayeeBatchingOptions>();
         builder.Services.TryAddSingleton<Transfers.PayeeTraffic>();
         builder.Services.TryAddSingleton<IPasswordHasher<string>, PasswordHasher<string>>();
         builder.Services.AddOptions<PasswordHasherOptions>();

@@ -1,13 +1,15 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 
 namespace Tekana.Grains.Transfers;
 
 /// <summary>
 /// How many movements to each payee this silo is running now. A payee that already has
 /// <see cref="BatchFrom"/> or more is busy enough for its movements to go through its batch
-/// (<see cref="PayeeBatchGrain"/>): alone, each would wait for the ones ahead of it on the payee's lock.
+/// (<see cref="PayeeBatchGrain"/>): alone, each would wait for the ones ahead of it on the payee's lock. With batching
+/// off (<see cref="PayeeBatchingOptions"/>), no payee is ever busy.
 /// </summary>
-public sealed class PayeeTraffic
+public sealed class PayeeTraffic(IOptions<PayeeBatchingOptions> options)
 {
     public const int BatchFrom = 3;
 
@@ -17,7 +19,7 @@ public sealed class PayeeTraffic
     public Entered Enter(string payee)
     {
         var ahead = _inFlight.AddOrUpdate(payee, 1, (_, n) => n + 1) - 1;
-        return new Entered(this, payee, ahead >= BatchFrom);
+        return new Entered(this, payee, options.Value.Enabled && ahead >= BatchFrom);
     }
 
     private void Leave(string payee)
