@@ -71,26 +71,12 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
         else if (ClusterRetry.IsLostAttempt(exception))
         {
             // The cluster could not answer in time (a silo went away and the retries ran out): try again shortly.
-            problem = new ProblemDetails
-            {
-                Type = Problems.TypeBase + "cluster-unavailable",
-                Title = "Service unavailable",
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Detail = "The cluster could not complete the request in time; repeat it (with the same Idempotency-Key for movements).",
-            };
-            http.Response.Headers.RetryAfter = "1";
+            problem = Unavailable(http, "cluster-unavailable", "The cluster could not complete the request in time");
         }
         else if (IsStorageFailure(exception))
         {
             // PostgreSQL was away or dropped the connection (a restart): nothing to fix in the request, try again shortly.
-            problem = new ProblemDetails
-            {
-                Type = Problems.TypeBase + "storage-unavailable",
-                Title = "Service unavailable",
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Detail = "The database could not complete the request; repeat it shortly (with the same Idempotency-Key for movements).",
-            };
-            http.Response.Headers.RetryAfter = "1";
+            problem = Unavailable(http, "storage-unavailable", "The database could not complete the request");
         }
         if (problem is null)
         {
@@ -98,6 +84,18 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
         }
         http.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static ProblemDetails Unavailable(HttpContext http, string type, string what)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return new ProblemDetails
+        {
+            Type = Problems.TypeBase + type,
+            Title = "Service unavailable",
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Detail = what + "; repeat it shortly (with the same Idempotency-Key for movements).",
+        };
     }
 
     private static bool IsStorageFailure(Exception? exception)
