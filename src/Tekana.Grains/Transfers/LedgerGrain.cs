@@ -1,6 +1,5 @@
 using Orleans.Concurrency;
 using Tekana.Abstractions.Errors;
-using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain;
@@ -36,7 +35,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         var started = clock.GetTimestamp();
         var type = request.Type.ToString().ToLowerInvariant();
         using var payee = traffic.Enter(pending.ToWalletId);
-        if (payee.Busy && !WalletIds.TryParseHouse(pending.ToWalletId, out _, out _) && await Batched(pending) is { } batched)
+        if (payee.Busy && await Batched(pending) is { } batched)
         {
             // A refusal in a batch is already recorded.
             return Settled(batched, retried: false, type, started);
