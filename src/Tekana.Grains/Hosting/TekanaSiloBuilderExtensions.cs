@@ -108,6 +108,14 @@ public static class TekanaSiloBuilderExtensions
     public static ISiloBuilder AddTekanaGrains(this ISiloBuilder builder)
     {
         builder.UseTransactions();
+        // Orleans' default directory deactivates, on every surviving silo, the activations whose directory entries a
+        // dead silo held. A deactivating wallet holds all incoming messages (the transaction protocol's Cancel
+        // included) until its running requests end, and a running commit can wait for exactly such a Cancel: the
+        // wallet then answers nothing until Orleans declares it stuck (2 h). The distributed directory recovers a
+        // dead silo's entries from the silos that host the activations instead of deactivating them.
+#pragma warning disable ORLEANSEXP003 // experimental in Orleans 10; the alternative wedges wallets when a silo dies
+        builder.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
         builder.Services.AddTekanaExceptionSerialization();
         builder.Services.Configure<TransactionalStateOptions>(o =>
         {

@@ -20,6 +20,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var connectionString = await TestDatabase.CreateAsync("restart");
         var builder = new InProcessTestClusterBuilder(initialSilosCount: 3);
+        builder.WithSilosOwnGrainDirectory();
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddTekanaGrains();
@@ -83,6 +84,71 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         {
             var request = requests.Single(r => Domain.Ids.TransactionIdFor(r.Scope, r.IdempotencyKey) == record.Id);
             RecordAssert.Same(record, await Client.Execute(request));
+        }
+    }
+
+    [Fact]
+    public async Task A_dead_silo_deactivates_nothing_on_the_silos_that_survive()
+    {
+        // Orleans' default directory deactivates, on the survivors, every activation whose directory entry the dead
+        // silo held; a wallet deactivating in the middle of a commit can then answer nothing for hours.
+        var wallets = new ConcurrentBag<string>();
+        await Concurrently.ForEachAsync(Enumerable.Range(0, 60), 8, async _ => wallets.Add((await Client.RegisterAsync()).WalletId));
+        var pool = wallets.ToList();
+        var acknowledged = new ConcurrentBag<TransactionRecord>();
+        await Concurrently.ForEachAsync(pool, 8, async w => acknowledged.Add(await Client.Execute(Ledger.Deposit(w, 1_000))));
+
+        var victim = _cluster.Silos[^1];
+        var survivors = _cluster.Silos.Take(_cluster.Silos.Count - 1).Select(s => s.SiloAddress).ToHashSet();
+        var deactivated = new ConcurrentQueue<string>();
+        using var subscription = Orleans.Runtime.Diagnostics.GrainLifecycleEvents.AllEvents.Subscribe(new Observer(e =>
+        {
+            if (e is Orleans.Runtime.Diagnostics.GrainLifecycleEvents.Deactivating d && d.Reason.ReasonCode == DeactivationReasonCode.DirectoryFailure &&
+                d.GrainContext.Address.SiloAddress is { } silo && survivors.Contains(silo))
+            {
+                deactivated.Enqueue($"{d.GrainContext.GrainId}: {d.Reason}");
+            }
+        }));
+
+        await _cluster.KillSiloAsync(victim);
+        var management = Client.GetGrain<IManagementGrain>(0);
+        while ((await management.GetHosts(onlyActive: true)).Count > survivors.Count)
+        {
+            await Task.Delay(200);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the survivors' directories act on the news within milliseconds
+        // Every wallet still serves, those the dead silo hosted included (after its transactions time out).
+        await Concurrently.ForEachAsync(pool.Select((w, i) => (w, i)), 8, async item =>
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    acknowledged.Add(await Client.Execute(Ledger.Transfer(item.w, pool[(item.i + 1) % pool.Count], 1, key: $"after-kill-{item.i}")));
+                    return;
+                }
+                catch (Exception) when (attempt < 60)
+                {
+                    await Task.Delay(250);
+                }
+            }
+        });
+
+        Assert.True(deactivated.IsEmpty, $"{deactivated.Count} activations on surviving silos deactivated for the dead silo's directory:\n" + string.Join("\n", deactivated.Take(5)));
+        await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
+    }
+
+    private sealed class Observer(Action<Orleans.Runtime.Diagnostics.GrainLifecycleEvents.LifecycleEvent> onNext)
+        : IObserver<Orleans.Runtime.Diagnostics.GrainLifecycleEvents.LifecycleEvent>
+    {
+        public void OnNext(Orleans.Runtime.Diagnostics.GrainLifecycleEvents.LifecycleEvent value) => onNext(value);
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void OnCompleted()
+        {
         }
     }
 }

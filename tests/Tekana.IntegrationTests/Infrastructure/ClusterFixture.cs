@@ -21,6 +21,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         ConnectionString = await TestDatabase.CreateAsync("cluster");
         var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
+        builder.WithSilosOwnGrainDirectory();
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddTekanaGrains();

@@ -29,6 +29,7 @@ public sealed class EventsFixture : IAsyncLifetime
             .AddInMemoryCollection(new Dictionary<string, string?> { ["Kafka:BootstrapServers"] = Kafka.BootstrapServers })
             .Build();
         var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
+        builder.WithSilosOwnGrainDirectory();
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddTekanaGrains();
