@@ -29,7 +29,6 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddTekanaEvents(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), ConnectionString);
             // The production hash cost (100,000 PBKDF2 rounds) would dominate tests that register hundreds of customers.
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000);
-            silo.Services.Configure<Tekana.Grains.Transfers.PayeeBatchingOptions>(o => o.Enabled = true);
         });
         builder.ConfigureClient(client => client.UseTransactions());
         Cluster = builder.Build();
