@@ -38,11 +38,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Killing_a_silo_mid_run_loses_no_acknowledged_movement_and_retries_settle_exactly_once()
     {
-        var wallets = new ConcurrentBag<string>();
-        await Concurrently.ForEachAsync(Enumerable.Range(0, 40), 8, async _ => wallets.Add((await Client.RegisterAsync()).WalletId));
-        var pool = wallets.ToList();
-        var acknowledged = new ConcurrentBag<TransactionRecord>();
-        await Concurrently.ForEachAsync(pool, 8, async w => acknowledged.Add(await Client.Execute(Ledger.Deposit(w, 10_000))));
+        var (pool, acknowledged) = await FundedWalletsAsync(40, 10_000);
 
         var requests = Enumerable.Range(0, 600).Select(i =>
         {
@@ -92,11 +88,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
     {
         // Orleans' default directory deactivates, on the survivors, every activation whose directory entry the dead
         // silo held; a wallet deactivating in the middle of a commit can then answer nothing for hours.
-        var wallets = new ConcurrentBag<string>();
-        await Concurrently.ForEachAsync(Enumerable.Range(0, 60), 8, async _ => wallets.Add((await Client.RegisterAsync()).WalletId));
-        var pool = wallets.ToList();
-        var acknowledged = new ConcurrentBag<TransactionRecord>();
-        await Concurrently.ForEachAsync(pool, 8, async w => acknowledged.Add(await Client.Execute(Ledger.Deposit(w, 1_000))));
+        var (pool, acknowledged) = await FundedWalletsAsync(60, 1_000);
 
         var victim = _cluster.Silos[^1];
         var survivors = _cluster.Silos.Take(_cluster.Silos.Count - 1).Select(s => s.SiloAddress).ToHashSet();
@@ -136,6 +128,17 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.True(deactivated.IsEmpty, $"{deactivated.Count} activations on surviving silos deactivated for the dead silo's directory:\n" + string.Join("\n", deactivated.Take(5)));
         await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
+    }
+
+    /// <summary>Registers <paramref name="count"/> customers and deposits <paramref name="amount"/> into each wallet.</summary>
+    private async Task<(List<string> Wallets, ConcurrentBag<TransactionRecord> Deposits)> FundedWalletsAsync(int count, long amount)
+    {
+        var wallets = new ConcurrentBag<string>();
+        await Concurrently.ForEachAsync(Enumerable.Range(0, count), 8, async _ => wallets.Add((await Client.RegisterAsync()).WalletId));
+        var pool = wallets.ToList();
+        var deposits = new ConcurrentBag<TransactionRecord>();
+        await Concurrently.ForEachAsync(pool, 8, async w => deposits.Add(await Client.Execute(Ledger.Deposit(w, amount))));
+        return (pool, deposits);
     }
 
     private sealed class Observer(Action<Orleans.Runtime.Diagnostics.GrainLifecycleEvents.LifecycleEvent> onNext)
