@@ -45,6 +45,17 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
         Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(24), TimeSpan.FromSeconds(30)) > 0, traffic.Describe());
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
+        // Payee batching is on by default: the merchant's payments did go through its batches on the surviving silos.
+        using var http = new HttpClient();
+        long batches = 0;
+        foreach (var silo in new[] { 2, 3 })
+        {
+            var metrics = await http.GetStringAsync(new Uri(cluster.SiloUrl(silo), "/metrics"));
+            batches += System.Text.RegularExpressions.Regex.Matches(metrics, @"^tekana_movement_batch_size\S*_count(?:\{[^}]*\})? (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+                .Sum(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        output.WriteLine($"batches run on the surviving silos: {batches}");
+        Assert.True(batches > 0, "no movement ran in a batch");
     }
 
     [Fact]
