@@ -16,6 +16,24 @@ public interface ILedgerGrain : IGrainWithIntegerKey
     Task<TransactionRecord> GetTransaction(string transactionId);
 }
 
+/// <summary>How a client picks the ledger worker it calls.</summary>
+public static class LedgerEntry
+{
+    /// <summary>
+    /// Ledger grain ids a client spreads its calls over. An Orleans client sends every call for one grain id through
+    /// one gateway, and a stateless worker runs on the silo that receives the call: with a single id, one API's whole
+    /// traffic went through one silo, at most one id's workers ran its movements, and when that silo died every call
+    /// in flight waited out its timeout.
+    /// </summary>
+    public const int Keys = 16;
+
+    private static int _next;
+
+    /// <summary>The next ledger worker, round robin over <see cref="Keys"/> ids.</summary>
+    public static ILedgerGrain Next(IGrainFactory grains) =>
+        grains.GetGrain<ILedgerGrain>((uint)Interlocked.Increment(ref _next) % Keys);
+}
+
 /// <summary>A movement's record, and whether this call only replayed an earlier one.</summary>
 [GenerateSerializer, Immutable]
 public sealed record MovementOutcome(

@@ -80,7 +80,7 @@ public static class MovementsApi
                 $"An {IdempotencyKeyHeader} header of 1 to {MovementRules.MaxIdempotencyKeyLength} printable ASCII characters is required.");
         }
         var movement = request(key);
-        var outcome = await ClusterRetry.Idempotent(() => cluster.GetGrain<ILedgerGrain>(0).Execute(movement), http.RequestAborted);
+        var outcome = await ClusterRetry.Idempotent(() => LedgerEntry.Next(cluster).Execute(movement), http.RequestAborted);
         if (outcome.Replayed)
         {
             http.Response.Headers[ReplayedHeader] = "true";
@@ -101,7 +101,7 @@ public static class MovementsApi
         {
             return Problems.NotFound(ErrorKind.TransactionNotFound);
         }
-        var record = await ClusterRetry.Idempotent(() => cluster.GetGrain<ILedgerGrain>(0).GetTransaction(id), cancellationToken);
+        var record = await ClusterRetry.Idempotent(() => LedgerEntry.Next(cluster).GetTransaction(id), cancellationToken);
         if (user.IsStaff())
         {
             return Results.Ok(TransactionResponse.From(record));

@@ -14,9 +14,10 @@ namespace Tekana.Grains.Transfers;
 public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider clock, PayeeTraffic traffic) : Grain, ILedgerGrain
 {
     /// <summary>
-    /// Movements a silo runs at once. A stateless worker takes one request at a time, and Orleans starts one worker
-    /// per core by default, so a two-core silo ran two movements at a time while the rest queued; more in flight also
-    /// fills the storage's group commits. The API's admission control still caps what reaches the cluster.
+    /// Movements a silo runs at once for one ledger id (clients spread over <see cref="LedgerEntry.Keys"/> of them). A
+    /// stateless worker takes one request at a time, and Orleans starts one worker per core by default, so a two-core
+    /// silo ran two movements at a time while the rest queued; more in flight also fills the storage's group commits.
+    /// The API's admission control caps what reaches the cluster.
     /// </summary>
     public const int MaxMovementsInFlight = 16;
 
