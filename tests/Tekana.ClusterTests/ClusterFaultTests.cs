@@ -22,10 +22,13 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
             (TimeSpan.FromSeconds(22), () => cluster.StartSilo(2)));
         output.WriteLine("SIGKILL: " + traffic.Describe());
 
-        // The two remaining silos serve on their own well before the restart. The stall after the kill is bounded by
-        // failure detection (about 6 s) and by Orleans' 10 s transaction timeout, after which the locks that dead
-        // transactions held are broken.
-        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(19), TimeSpan.FromSeconds(22)) > 0, traffic.Describe());
+        // The two remaining silos serve on their own before the restart. The stall after the kill is bounded by
+        // Orleans' 10 s transaction timeout, after which the locks that dead transactions held are broken, and by the
+        // API's 11 s attempt timeout for the calls that were in flight through the dead silo's gateway (the Orleans
+        // client does not fail them when the connection drops). With 60 wallets nearly every one is locked by some
+        // dead transaction, so the whole load waits. It resumed by 17 s in every observed run; 19 s to 22 s alone was
+        // too narrow (one run in ten served nothing in it, then resumed).
+        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(22)) > 0, traffic.Describe());
         Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(36)) > 0, traffic.Describe());
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
