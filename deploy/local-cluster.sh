@@ -30,6 +30,8 @@ load_env() {
   export Auth__ServiceAccounts__clusteroperator__Secret="$ADMIN_SECRET" Auth__ServiceAccounts__clusteroperator__Role=operator
   export RateLimiting__Enabled=false
   export Logging__LogLevel__Default=Warning
+  # How soon the API spreads its movements over a silo that (re)joined; the tests shorten it from one minute.
+  export Orleans__ClientRebalancePeriod="${TEKANA_CLIENT_REBALANCE:-00:01:00}"
   export Security__PasswordHashing__IterationCount="${TEKANA_PASSWORD_ITERATIONS:-100000}"
 }
 

@@ -66,17 +66,22 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
     {
         var bank = await Bank.OpenAsync(cluster, customers: 60);
 
-        var traffic = await bank.DriveAsync(Callers, TimeSpan.FromSeconds(24),
+        // The silo drains for up to about 16 s after SIGTERM and takes a few to start again: traffic runs on long enough
+        // for the API to send movements to it once it is back.
+        var traffic = await bank.DriveAsync(Callers, TimeSpan.FromSeconds(40),
             (TimeSpan.FromSeconds(6), () => cluster.TerminateSilo(3)),
             (TimeSpan.FromSeconds(12), () => cluster.StartSilo(3)));
         output.WriteLine("SIGTERM: " + traffic.Describe());
 
         Assert.Equal(0, traffic.Failed);
         Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(24)) > 0, traffic.Describe());
-        // The restarted silo hosts grains again (placement spreads new activations over every active silo).
+        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(36), TimeSpan.FromSeconds(40)) > 0, traffic.Describe());
+        // The restarted silo hosts grains again (placement spreads new activations over every active silo), and runs
+        // movements: the API moves to fresh ledger ids every rebalance period, and binds them over every live gateway.
         using var http = new HttpClient();
         var metrics = await http.GetStringAsync(new Uri(cluster.SiloUrl(3), "/metrics"));
         Assert.Matches("orleans_catalog_activations\\S* [1-9]", metrics);
+        Assert.Matches("tekana_movements_total\\{[^}]*outcome=\"completed\"[^}]*\\} [1-9]", metrics);
         await bank.SettleAsync(TimeSpan.FromSeconds(30));
         await bank.AuditAsync();
     }

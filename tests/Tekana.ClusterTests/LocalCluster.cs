@@ -55,6 +55,8 @@ public sealed class LocalCluster : IAsyncLifetime
         start.Environment["TEKANA_PORT_BASE"] = PortBase.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // Registration is setup here, not what is measured: a cheaper password hash keeps it short.
         start.Environment["TEKANA_PASSWORD_ITERATIONS"] = "1000";
+        // A silo that joins gets the API's movements within seconds, not the production minute.
+        start.Environment["TEKANA_CLIENT_REBALANCE"] = "00:00:03";
         if (File.Exists(Path.Combine(Root, "src", "Tekana.Silo", "bin", "Release", "net10.0", "Tekana.Silo.dll")) &&
             File.Exists(Path.Combine(Root, "src", "Tekana.Api", "bin", "Release", "net10.0", "Tekana.Api.dll")))
         {

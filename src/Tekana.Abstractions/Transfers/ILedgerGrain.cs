@@ -16,22 +16,35 @@ public interface ILedgerGrain : IGrainWithIntegerKey
     Task<TransactionRecord> GetTransaction(string transactionId);
 }
 
-/// <summary>How a client picks the ledger worker it calls.</summary>
-public static class LedgerEntry
+/// <summary>
+/// How a client picks the ledger worker it calls: round robin over <see cref="Keys"/> ledger ids, a fresh set of them
+/// every <c>rotation</c>.
+/// </summary>
+/// <remarks>
+/// An Orleans client sends every call for one grain id through one gateway, and a stateless worker runs on the silo
+/// that receives the call. With a single id, one API's whole traffic went through one silo, at most one id's workers
+/// ran its movements, and when that silo died every call in flight waited out its timeout. The client binds an id to
+/// a gateway the first time it calls it and keeps it there until that connection breaks, so a fixed set of ids would
+/// never reach a silo that joined later (scale out, or a crashed silo back): ids of a new rotation are bound over the
+/// gateways live at that time. The previous rotation's workers are collected once idle.
+/// </remarks>
+public sealed class LedgerEntry(IGrainFactory grains, TimeProvider clock, TimeSpan rotation)
 {
-    /// <summary>
-    /// Ledger grain ids a client spreads its calls over. An Orleans client sends every call for one grain id through
-    /// one gateway, and a stateless worker runs on the silo that receives the call: with a single id, one API's whole
-    /// traffic went through one silo, at most one id's workers ran its movements, and when that silo died every call
-    /// in flight waited out its timeout.
-    /// </summary>
+    /// <summary>Ledger ids a client spreads its calls over at any time.</summary>
     public const int Keys = 16;
 
-    private static int _next;
+    private readonly TimeSpan _rotation = rotation >= TimeSpan.FromMilliseconds(1)
+        ? rotation
+        : throw new ArgumentOutOfRangeException(nameof(rotation), rotation, "The rotation of ledger ids must be positive.");
 
-    /// <summary>The next ledger worker, round robin over <see cref="Keys"/> ids.</summary>
-    public static ILedgerGrain Next(IGrainFactory grains) =>
-        grains.GetGrain<ILedgerGrain>((uint)Interlocked.Increment(ref _next) % Keys);
+    private int _next;
+
+    /// <summary>The worker for the next call.</summary>
+    public ILedgerGrain Next() => grains.GetGrain<ILedgerGrain>(IdAt(clock.GetUtcNow(), _rotation, (uint)Interlocked.Increment(ref _next)));
+
+    /// <summary>The ledger id of a client's <paramref name="call"/>th call at <paramref name="now"/>.</summary>
+    public static long IdAt(DateTimeOffset now, TimeSpan rotation, uint call) =>
+        now.ToUnixTimeMilliseconds() / (long)rotation.TotalMilliseconds * Keys + call % Keys;
 }
 
 /// <summary>A movement's record, and whether this call only replayed an earlier one.</summary>

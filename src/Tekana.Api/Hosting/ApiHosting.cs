@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.OpenApi;
+using Tekana.Abstractions.Transfers;
 using Tekana.Api.Auth;
 using Tekana.Api.Customers;
 using Tekana.Api.Errors;
@@ -47,6 +48,9 @@ public static class ApiHosting
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.TryAddTimeProvider();
+        var rebalance = TekanaClusterOptions.From(configuration).ClientRebalancePeriod;
+        builder.Services.AddSingleton(services => new LedgerEntry(
+            services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<TimeProvider>(), rebalance));
 
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<TokenIssuer>();

@@ -39,30 +39,30 @@ public static class MovementsApi
         return app;
     }
 
-    private static Task<IResult> Transfer(TransferRequest body, HttpContext http, IClusterClient cluster)
+    private static Task<IResult> Transfer(TransferRequest body, HttpContext http, LedgerEntry ledger)
     {
         var user = http.User;
         if (!user.IsCustomer() && !user.IsAdmin())
         {
             return Task.FromResult(Results.Forbid());
         }
-        return Execute(http, cluster, key => new MovementRequest(MovementType.Transfer, user.IdempotencyScope(), key,
+        return Execute(http, ledger, key => new MovementRequest(MovementType.Transfer, user.IdempotencyScope(), key,
             user.IsCustomer() ? user.Subject() : null, body.FromWalletId, body.ToWalletId, body.Amount, body.Currency ?? "",
             null, body.Description, body.Metadata));
     }
 
-    private static Task<IResult> Deposit(DepositRequest body, HttpContext http, IClusterClient cluster) =>
-        Execute(http, cluster, key => new MovementRequest(MovementType.Deposit, http.User.IdempotencyScope(), key, null,
+    private static Task<IResult> Deposit(DepositRequest body, HttpContext http, LedgerEntry ledger) =>
+        Execute(http, ledger, key => new MovementRequest(MovementType.Deposit, http.User.IdempotencyScope(), key, null,
             null, body.ToWalletId, body.Amount, body.Currency ?? "", body.ExternalReference, body.Description, body.Metadata));
 
-    private static Task<IResult> Withdraw(WithdrawalRequest body, HttpContext http, IClusterClient cluster)
+    private static Task<IResult> Withdraw(WithdrawalRequest body, HttpContext http, LedgerEntry ledger)
     {
         var user = http.User;
         if (!user.IsCustomer() && !user.IsStaff())
         {
             return Task.FromResult(Results.Forbid());
         }
-        return Execute(http, cluster, key => new MovementRequest(MovementType.Withdrawal, user.IdempotencyScope(), key,
+        return Execute(http, ledger, key => new MovementRequest(MovementType.Withdrawal, user.IdempotencyScope(), key,
             user.IsCustomer() ? user.Subject() : null, body.FromWalletId, null, body.Amount, body.Currency ?? "",
             body.ExternalReference, body.Description, body.Metadata));
     }
@@ -71,7 +71,7 @@ public static class MovementsApi
     /// The one idempotency mechanism: the key, scoped to the caller, names the transaction; the ledger stores the
     /// outcome with the movement, so a replay gets the original status and body back, marked as replayed.
     /// </summary>
-    private static async Task<IResult> Execute(HttpContext http, IClusterClient cluster, Func<string, MovementRequest> request)
+    private static async Task<IResult> Execute(HttpContext http, LedgerEntry ledger, Func<string, MovementRequest> request)
     {
         var key = http.Request.Headers[IdempotencyKeyHeader].ToString();
         if (!MovementRules.IsValidIdempotencyKey(key))
@@ -80,7 +80,7 @@ public static class MovementsApi
                 $"An {IdempotencyKeyHeader} header of 1 to {MovementRules.MaxIdempotencyKeyLength} printable ASCII characters is required.");
         }
         var movement = request(key);
-        var outcome = await ClusterRetry.Idempotent(() => LedgerEntry.Next(cluster).Execute(movement), http.RequestAborted);
+        var outcome = await ClusterRetry.Idempotent(() => ledger.Next().Execute(movement), http.RequestAborted);
         if (outcome.Replayed)
         {
             http.Response.Headers[ReplayedHeader] = "true";
@@ -95,13 +95,13 @@ public static class MovementsApi
         return Results.Created($"/api/v1/transactions/{record.Id}", TransactionResponse.From(record));
     }
 
-    private static async Task<IResult> GetTransaction(string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
+    private static async Task<IResult> GetTransaction(string id, ClaimsPrincipal user, IClusterClient cluster, LedgerEntry ledger, CancellationToken cancellationToken)
     {
         if (!Ids.IsTransactionId(id))
         {
             return Problems.NotFound(ErrorKind.TransactionNotFound);
         }
-        var record = await ClusterRetry.Idempotent(() => LedgerEntry.Next(cluster).GetTransaction(id), cancellationToken);
+        var record = await ClusterRetry.Idempotent(() => ledger.Next().GetTransaction(id), cancellationToken);
         if (user.IsStaff())
         {
             return Results.Ok(TransactionResponse.From(record));

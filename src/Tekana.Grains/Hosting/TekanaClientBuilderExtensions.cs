@@ -8,7 +8,7 @@ public static class TekanaClientBuilderExtensions
     /// <summary>A client of a PostgreSQL-clustered Tekana cluster: finds gateways through the membership table.</summary>
     public static IClientBuilder AddTekanaClient(this IClientBuilder builder, IConfiguration configuration)
     {
-        var cluster = configuration.GetSection(TekanaClusterOptions.Section).Get<TekanaClusterOptions>() ?? new();
+        var cluster = TekanaClusterOptions.From(configuration);
         var connectionString = configuration.GetConnectionString(TekanaSiloBuilderExtensions.PostgresConnectionStringName)
             ?? throw new InvalidOperationException("A cluster client needs ConnectionStrings:Postgres to find the silos.");
         builder.Configure<ClusterOptions>(o =>
@@ -21,6 +21,7 @@ public static class TekanaClientBuilderExtensions
             o.Invariant = TekanaSiloBuilderExtensions.NpgsqlInvariant;
             o.ConnectionString = connectionString;
         });
+        builder.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = cluster.ClientRebalancePeriod);
         builder.UseTransactions();
         builder.Services.AddTekanaExceptionSerialization();
         return builder;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
 using System.Net;
 using System.Net.NetworkInformation;
 
@@ -16,6 +17,22 @@ public sealed class TekanaClusterOptions
     [Range(1, 65535)] public int SiloPort { get; set; } = 11111;
 
     [Range(1, 65535)] public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// How soon a client spreads its calls over a silo that joined the cluster (scale out, or a silo back from a
+    /// crash): it refreshes its list of gateways, and moves its movements to a fresh set of ledger ids, this often.
+    /// An Orleans client otherwise keeps sending each grain id through the gateway it first chose.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ClientRebalancePeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The section's values, validated: a bad value stops the process at start.</summary>
+    public static TekanaClusterOptions From(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(Section).Get<TekanaClusterOptions>() ?? new();
+        Validator.ValidateObject(options, new(options), validateAllProperties: true);
+        return options;
+    }
 
     /// <summary>
     /// The address other silos and clients reach this silo at: an IP address, <c>auto</c> (this machine's first

@@ -27,8 +27,7 @@ public static class TekanaSiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddTekana(this ISiloBuilder builder, IConfiguration configuration)
     {
-        var cluster = configuration.GetSection(TekanaClusterOptions.Section).Get<TekanaClusterOptions>() ?? new();
-        System.ComponentModel.DataAnnotations.Validator.ValidateObject(cluster, new(cluster), validateAllProperties: true);
+        var cluster = TekanaClusterOptions.From(configuration);
         var configured = configuration.GetConnectionString(PostgresConnectionStringName);
         var connectionString = string.IsNullOrWhiteSpace(configured) ? null : PostgresConnections.WithDefaults(configured);
         builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));

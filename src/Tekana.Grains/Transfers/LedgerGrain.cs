@@ -10,7 +10,13 @@ using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Transfers;
 
+/// <summary>
+/// The ledger's stateless workers. Clients move to a fresh set of ledger ids every rebalance period
+/// (<see cref="LedgerEntry"/>): the previous set's workers are idle from then on, and go after two idle minutes
+/// instead of Orleans' fifteen.
+/// </summary>
 [StatelessWorker(MaxMovementsInFlight)]
+[CollectionAgeLimit(Minutes = 2)]
 public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider clock, PayeeTraffic traffic) : Grain, ILedgerGrain
 {
     /// <summary>
