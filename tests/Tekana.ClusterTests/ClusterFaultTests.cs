@@ -12,12 +12,22 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
 {
     private const int Callers = 16;
 
+    /// <summary>
+    /// How long after a killed silo is started again the cluster may serve nothing. When the new silo joins (1 s to 5 s
+    /// after its start here) it learns that its former incarnation was declared dead, owned no range in any view it
+    /// saw, and so Orleans' distributed directory holds registrations in every range the new silo owns under a lease
+    /// (30 s less the failure detection time: 6 s here) lest the dead one still runs activations. Every movement
+    /// registers a new record, so the callers soon all wait on those ranges. In every observed run traffic stopped
+    /// within the lease and resumed within 1 s of its end, 8 s to 11 s after the start. A graceful stop leaves no lease.
+    /// </summary>
+    private static readonly TimeSpan RejoinStall = TimeSpan.FromSeconds(14);
+
     [Fact]
     public async Task A_killed_silo_loses_no_acknowledged_transfer_and_the_cluster_keeps_serving()
     {
         var bank = await Bank.OpenAsync(cluster, customers: 60);
 
-        var traffic = await bank.DriveAsync(Callers, TimeSpan.FromSeconds(36),
+        var traffic = await bank.DriveAsync(Callers, TimeSpan.FromSeconds(44),
             (TimeSpan.FromSeconds(6), () => cluster.KillSilo(2)),
             (TimeSpan.FromSeconds(22), () => cluster.StartSilo(2)));
         output.WriteLine("SIGKILL: " + traffic.Describe());
@@ -29,7 +39,8 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
         // dead transaction, so the whole load waits. It resumed by 17 s in every observed run; 19 s to 22 s alone was
         // too narrow (one run in ten served nothing in it, then resumed).
         Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(22)) > 0, traffic.Describe());
-        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(36)) > 0, traffic.Describe());
+        // The restarted silo stalls the cluster once more: see RejoinStall.
+        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(22) + RejoinStall, TimeSpan.FromSeconds(44)) > 0, traffic.Describe());
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
     }
@@ -40,12 +51,12 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
         var bank = await Bank.OpenAsync(cluster, customers: 40);
         bank.MerchantShare = 0.8;
 
-        var traffic = await bank.DriveAsync(Callers, TimeSpan.FromSeconds(30),
+        var traffic = await bank.DriveAsync(Callers, TimeSpan.FromSeconds(40),
             (TimeSpan.FromSeconds(6), () => cluster.KillSilo(1)),
             (TimeSpan.FromSeconds(20), () => cluster.StartSilo(1)));
         output.WriteLine("SIGKILL, merchant traffic: " + traffic.Describe());
 
-        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(24), TimeSpan.FromSeconds(30)) > 0, traffic.Describe());
+        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(20) + RejoinStall, TimeSpan.FromSeconds(40)) > 0, traffic.Describe());
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
         // Payee batching is on by default: the merchant's payments did go through its batches on the surviving silos.
