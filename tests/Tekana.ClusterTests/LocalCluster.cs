@@ -38,7 +38,8 @@ public sealed class LocalCluster : IAsyncLifetime
 
     public string SiloLog(int silo) => File.ReadAllText(Path.Combine(_dir, $"silo-{silo}.log"));
 
-    private static int PortBase { get; } = 20000 + Random.Shared.Next(0, 40) * 500;
+    // Below Linux's ephemeral range (32768 up): a listener there can find its port taken by some outgoing connection.
+    private static int PortBase { get; } = 20000 + Random.Shared.Next(0, 24) * 500;
 
     private async Task Run(params string[] args)
     {
