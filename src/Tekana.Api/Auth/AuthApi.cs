@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Customers;
 using Tekana.Domain.Customers;
 using Tekana.Domain.Errors;
@@ -55,10 +56,10 @@ public static class AuthApi
         var claim = username.Contains('@')
             ? IdentityClaims.ForEmail(CustomerRules.NormalizeEmail(username, errors))
             : IdentityClaims.ForPhone(CustomerRules.NormalizePhone(username, errors));
-        var customerId = errors.IsEmpty ? await cluster.GetGrain<IIdentityClaimGrain>(claim).GetOwner() : null;
+        var customerId = errors.IsEmpty ? await cluster.Reference<IIdentityClaimGrain>(claim).GetOwner() : null;
         var result = customerId is null
             ? SignInResult.Failed
-            : await cluster.GetGrain<ICustomerGrain>(customerId).SignIn(password);
+            : await cluster.Reference<ICustomerGrain>(customerId).SignIn(password);
         return result switch
         {
             SignInResult.Succeeded => Results.Ok(issuer.Issue(customerId!, Roles.Customer)),

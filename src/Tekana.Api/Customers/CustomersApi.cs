@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Customers;
 using Tekana.Api.Auth;
 using Tekana.Api.Errors;
@@ -56,9 +57,9 @@ public static class CustomersApi
             return Problems.Invalid("Idempotency-Key", $"The key must have 1 to {MovementRules.MaxIdempotencyKeyLength} printable ASCII characters.");
         }
         var id = key.Length > 0 ? Ids.CustomerIdFor(key) : Ids.NewCustomerId();
-        var customer = await cluster.GetGrain<ICustomerGrain>(id).Register(new RegisterCustomer(
+        var customer = await cluster.Reference<ICustomerGrain>(id).Register(new RegisterCustomer(
             body.FullName ?? "", body.Email ?? "", body.PhoneNumber ?? "", body.Country ?? "", body.Currency ?? "", body.Password ?? ""));
-        var wallets = await cluster.GetGrain<ICustomerGrain>(id).GetWallets();
+        var wallets = await cluster.Reference<ICustomerGrain>(id).GetWallets();
         return Results.Created($"/api/v1/customers/{id}", CustomerResponse.From(customer, wallets));
     }
 
@@ -70,7 +71,7 @@ public static class CustomersApi
         {
             return Problems.NotFound(ErrorKind.CustomerNotFound);
         }
-        var grain = cluster.GetGrain<ICustomerGrain>(id);
+        var grain = cluster.Reference<ICustomerGrain>(id);
         var customer = await grain.Get();
         return Results.Ok(CustomerResponse.From(customer, await grain.GetWallets()));
     }
@@ -81,7 +82,7 @@ public static class CustomersApi
         {
             return Problems.NotFound(ErrorKind.CustomerNotFound);
         }
-        var grain = cluster.GetGrain<ICustomerGrain>(id);
+        var grain = cluster.Reference<ICustomerGrain>(id);
         var customer = await grain.UpdateProfile(new UpdateProfile(body.FullName, body.PhoneNumber));
         return Results.Ok(CustomerResponse.From(customer, await grain.GetWallets()));
     }
@@ -98,7 +99,7 @@ public static class CustomersApi
         {
             return Problems.NotFound(ErrorKind.CustomerNotFound);
         }
-        var grain = cluster.GetGrain<ICustomerGrain>(id);
+        var grain = cluster.Reference<ICustomerGrain>(id);
         var customer = await change(grain);
         return Results.Ok(CustomerResponse.From(customer, await grain.GetWallets()));
     }
@@ -109,7 +110,7 @@ public static class CustomersApi
         {
             return Problems.NotFound(ErrorKind.CustomerNotFound);
         }
-        var wallets = await cluster.GetGrain<ICustomerGrain>(id).GetWallets();
+        var wallets = await cluster.Reference<ICustomerGrain>(id).GetWallets();
         return Results.Ok(wallets.Select(WalletResponse.From).ToList());
     }
 
@@ -123,7 +124,7 @@ public static class CustomersApi
         {
             return Problems.Invalid("currency", "The currency must be a supported ISO 4217 code such as RWF or USD.");
         }
-        var wallet = await cluster.GetGrain<ICustomerGrain>(id).OpenWallet(body.Currency!);
+        var wallet = await cluster.Reference<ICustomerGrain>(id).OpenWallet(body.Currency!);
         return Results.Created($"/api/v1/wallets/{wallet.Id}", WalletResponse.From(wallet));
     }
 

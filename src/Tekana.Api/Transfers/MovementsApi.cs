@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Transfers;
 using Tekana.Api.Auth;
@@ -107,7 +108,7 @@ public static class MovementsApi
             return Results.Ok(TransactionResponse.From(record));
         }
         // A customer sees a movement that touched one of their wallets, with only their own side's balance.
-        var mine = (await cluster.GetGrain<ICustomerGrain>(user.Subject()).Get()).Wallets.Select(w => w.WalletId).ToHashSet();
+        var mine = (await cluster.Reference<ICustomerGrain>(user.Subject()).Get()).Wallets.Select(w => w.WalletId).ToHashSet();
         var (from, to) = (mine.Contains(record.FromWalletId), mine.Contains(record.ToWalletId));
         return from || to || record.InitiatedBy == user.Subject()
             ? Results.Ok(TransactionResponse.From(record, from, to))

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Wallets;
 using Tekana.Api.Auth;
 using Tekana.Api.Errors;
@@ -31,7 +32,7 @@ public static class WalletsApi
         {
             return null;
         }
-        var wallet = await cluster.GetGrain<IWalletGrain>(id).Get();
+        var wallet = await cluster.Reference<IWalletGrain>(id).Get();
         return user.IsStaff() || (user.IsCustomer() && wallet.OwnerId == user.Subject()) ? wallet : null;
     }
 
@@ -46,6 +47,6 @@ public static class WalletsApi
 
     private static async Task<IResult> Change(string id, IClusterClient cluster, Func<IWalletGrain, Task<WalletView>> change) =>
         WalletIds.IsWellFormed(id)
-            ? Results.Ok(WalletResponse.From(await change(cluster.GetGrain<IWalletGrain>(id))))
+            ? Results.Ok(WalletResponse.From(await change(cluster.Reference<IWalletGrain>(id))))
             : Problems.NotFound(ErrorKind.WalletNotFound);
 }

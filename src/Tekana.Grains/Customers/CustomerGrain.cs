@@ -2,16 +2,17 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Identity;
 using SignInResult = Tekana.Abstractions.Customers.SignInResult;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Events;
-using Tekana.Domain;
-using Tekana.Grains.Events;
 using Tekana.Abstractions.Wallets;
+using Tekana.Domain;
 using Tekana.Domain.Customers;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Money;
 using Tekana.Domain.Wallets;
+using Tekana.Grains.Events;
 using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Customers;
@@ -167,7 +168,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     {
         LedgerException.ThrowIf(CustomerTransitions.CanSuspend(S.Status));
         // Wallets first: if this stops half-way the customer looks active but cannot send, the safe side; a retry completes it.
-        await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.GetGrain<IWalletGrain>(id).SetOwnerSuspended(true)));
+        await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.Reference<IWalletGrain>(id).SetOwnerSuspended(true)));
         if (S.Status != CustomerStatus.Suspended)
         {
             S.Status = CustomerStatus.Suspended;
@@ -187,7 +188,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             S.UpdatedAt = clock.GetUtcNow();
             await SaveAsync(EventTypes.CustomerReactivated);
         }
-        await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.GetGrain<IWalletGrain>(id).SetOwnerSuspended(false)));
+        await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.Reference<IWalletGrain>(id).SetOwnerSuspended(false)));
         return View();
     }
 
@@ -207,7 +208,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             {
                 foreach (var id in S.Wallets.Values.Order(WalletLockOrder.Instance))
                 {
-                    await GrainFactory.GetGrain<IWalletGrain>(id).Close();
+                    await GrainFactory.Reference<IWalletGrain>(id).Close();
                 }
             });
         }
@@ -256,7 +257,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     {
         LedgerException.ThrowIf(CustomerTransitions.RequireExisting(S.Status));
         var wallets = await Task.WhenAll(S.Wallets.OrderBy(w => w.Key, StringComparer.Ordinal)
-            .Select(w => GrainFactory.GetGrain<IWalletGrain>(w.Value).Get()));
+            .Select(w => GrainFactory.Reference<IWalletGrain>(w.Value).Get()));
         return wallets;
     }
 
@@ -331,11 +332,11 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     }
 
     private IWalletGrain Wallet(string currency) =>
-        GrainFactory.GetGrain<IWalletGrain>(S.Wallets.TryGetValue(currency, out var id) ? id : WalletIds.ForCustomer(Id, currency));
+        GrainFactory.Reference<IWalletGrain>(S.Wallets.TryGetValue(currency, out var id) ? id : WalletIds.ForCustomer(Id, currency));
 
-    private Task<bool> Claim(string claimKey) => GrainFactory.GetGrain<IIdentityClaimGrain>(claimKey).TryClaim(Id);
+    private Task<bool> Claim(string claimKey) => GrainFactory.Reference<IIdentityClaimGrain>(claimKey).TryClaim(Id);
 
-    private Task Release(string claimKey) => GrainFactory.GetGrain<IIdentityClaimGrain>(claimKey).Release(Id);
+    private Task Release(string claimKey) => GrainFactory.Reference<IIdentityClaimGrain>(claimKey).Release(Id);
 
     private async Task AbandonRegistration() => await state.ClearStateAsync();
 

@@ -1,3 +1,4 @@
+using Tekana.Abstractions;
 using Tekana.Abstractions.Customers;
 using Tekana.Grains.Hosting;
 
@@ -14,7 +15,7 @@ public sealed class IdentityClaimGrain(
             return true;
         }
         if (state.State.OwnerId is { } owner
-            && await GrainFactory.GetGrain<ICustomerGrain>(owner).HoldsIdentity(this.GetPrimaryKeyString()))
+            && await GrainFactory.Reference<ICustomerGrain>(owner).HoldsIdentity(this.GetPrimaryKeyString()))
         {
             return false;
         }

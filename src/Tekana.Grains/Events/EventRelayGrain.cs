@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using Orleans.Streams.Core;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Wallets;
@@ -71,8 +72,8 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
             {
                 var numbers = subject.Select(e => e.Number).ToArray();
                 IEventSourceGrain source = Ids.IsCustomerId(subject.Key)
-                    ? GrainFactory.GetGrain<ICustomerGrain>(subject.Key)
-                    : GrainFactory.GetGrain<IWalletGrain>(subject.Key);
+                    ? GrainFactory.Reference<ICustomerGrain>(subject.Key)
+                    : GrainFactory.Reference<IWalletGrain>(subject.Key);
                 source.Acknowledge(numbers).Ignore();
             }
         }

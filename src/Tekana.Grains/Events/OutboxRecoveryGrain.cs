@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
@@ -48,7 +49,7 @@ public sealed class OutboxRecoveryGrain(ITransactionClient transactions, ILogger
 
     private async Task ReadAndHandOver(string walletId)
     {
-        var wallet = GrainFactory.GetGrain<IWalletGrain>(walletId);
+        var wallet = GrainFactory.Reference<IWalletGrain>(walletId);
         for (var attempt = 1; attempt <= TransientFailures.MaxAttempts; attempt++)
         {
             try

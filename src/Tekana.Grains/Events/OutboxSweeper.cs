@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Wallets;
@@ -88,8 +89,8 @@ public sealed class OutboxSweeper(
             }
             foreach (var key in ids)
             {
-                IEventSourceGrain? source = Ids.IsCustomerId(key) ? grains.GetGrain<ICustomerGrain>(key)
-                    : WalletIds.IsWellFormed(key) ? grains.GetGrain<IWalletGrain>(key)
+                IEventSourceGrain? source = Ids.IsCustomerId(key) ? grains.Reference<ICustomerGrain>(key)
+                    : WalletIds.IsWellFormed(key) ? grains.Reference<IWalletGrain>(key)
                     : null;
                 if (source is not null)
                 {

@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
@@ -38,7 +39,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         }
 
         var pending = Pending(request, clock.GetUtcNow());
-        var record = GrainFactory.GetGrain<ITransactionRecordGrain>(pending.Id);
+        var record = GrainFactory.Reference<ITransactionRecordGrain>(pending.Id);
         var started = clock.GetTimestamp();
         var type = request.Type.ToString().ToLowerInvariant();
         using var payee = traffic.Enter(pending.ToWalletId);
@@ -122,7 +123,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
         }
-        var record = await Retry(() => InTransaction(() => GrainFactory.GetGrain<ITransactionRecordGrain>(transactionId).Get()));
+        var record = await Retry(() => InTransaction(() => GrainFactory.Reference<ITransactionRecordGrain>(transactionId).Get()));
         return record ?? throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
     }
 
@@ -144,15 +145,15 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
         foreach (var e in run.Events)
         {
-            GrainFactory.GetGrain<IWalletGrain>(e.Subject).Committed([e]).Ignore();
+            GrainFactory.Reference<IWalletGrain>(e.Subject).Committed([e]).Ignore();
         }
         var record = run.Record;
         if ((run.Replayed || retried) && record.Status == MovementStatus.Completed)
         {
             // An earlier attempt may have committed without handing its events over (its outcome was in doubt): the
             // wallets read them back from their committed outboxes.
-            GrainFactory.GetGrain<IWalletGrain>(record.FromWalletId).Wake().Ignore();
-            GrainFactory.GetGrain<IWalletGrain>(record.ToWalletId).Wake().Ignore();
+            GrainFactory.Reference<IWalletGrain>(record.FromWalletId).Wake().Ignore();
+            GrainFactory.Reference<IWalletGrain>(record.ToWalletId).Wake().Ignore();
         }
         if (!run.Replayed)
         {
@@ -168,7 +169,7 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
     {
         try
         {
-            return await GrainFactory.GetGrain<IPayeeBatchGrain>(pending.ToWalletId).Submit(pending);
+            return await GrainFactory.Reference<IPayeeBatchGrain>(pending.ToWalletId).Submit(pending);
         }
         catch (Exception e) when (LedgerException.Find(e) is null)
         {

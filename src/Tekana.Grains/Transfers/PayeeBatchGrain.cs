@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
@@ -107,12 +108,12 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
         var runs = new MovementRun[movements.Count];
         await transactions.RunTransaction(TransactionOption.Create, async () =>
         {
-            var records = movements.Select(m => GrainFactory.GetGrain<ITransactionRecordGrain>(m.Id)).ToList();
+            var records = movements.Select(m => GrainFactory.Reference<ITransactionRecordGrain>(m.Id)).ToList();
             var existing = await Task.WhenAll(movements.Select((m, i) => records[i].Open(m)));
             var debits = new LegOutcome?[movements.Count];
             var credits = new EntryResult?[movements.Count];
             var toCredit = new List<int>();
-            var payee = GrainFactory.GetGrain<IWalletGrain>(PayeeId);
+            var payee = GrainFactory.Reference<IWalletGrain>(PayeeId);
             var payeeLocked = false;
 
             async Task CreditAsync()
@@ -138,7 +139,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
                     await CreditAsync();
                 }
                 var movement = movements[i];
-                debits[i] = await GrainFactory.GetGrain<IWalletGrain>(payers[i]).TryDebit(TransactionRecordGrain.DebitLeg(movement));
+                debits[i] = await GrainFactory.Reference<IWalletGrain>(payers[i]).TryDebit(TransactionRecordGrain.DebitLeg(movement));
                 if (debits[i]!.Posted is not null)
                 {
                     toCredit.Add(i);

@@ -1,5 +1,6 @@
 using Orleans.Placement;
 using Orleans.Transactions.Abstractions;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
@@ -44,9 +45,9 @@ public sealed class TransactionRecordGrain(
         }
 
         // A house wallet's leg goes to one of its shards; the record and the other leg name the house wallet itself.
-        var debit = () => GrainFactory.GetGrain<IWalletGrain>(WalletIds.LegWallet(pending.FromWalletId, pending.Id))
+        var debit = () => GrainFactory.Reference<IWalletGrain>(WalletIds.LegWallet(pending.FromWalletId, pending.Id))
             .Debit(DebitLeg(pending));
-        var credit = () => GrainFactory.GetGrain<IWalletGrain>(WalletIds.LegWallet(pending.ToWalletId, pending.Id))
+        var credit = () => GrainFactory.Reference<IWalletGrain>(WalletIds.LegWallet(pending.ToWalletId, pending.Id))
             .Credit(CreditLeg(pending));
         EntryResult debited, credited;
         if (WalletLockOrder.DebitFirst(pending.FromWalletId, pending.ToWalletId))

@@ -1,4 +1,5 @@
 using Orleans.Transactions.Abstractions;
+using Tekana.Abstractions;
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
@@ -90,7 +91,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
             return view;
         }
         // A house wallet holds its money in its shards: their reads join this transaction, so the sum is one snapshot.
-        var shards = await Task.WhenAll(WalletIds.ShardsOf(Id).Select(id => GrainFactory.GetGrain<IWalletGrain>(id).Get()));
+        var shards = await Task.WhenAll(WalletIds.ShardsOf(Id).Select(id => GrainFactory.Reference<IWalletGrain>(id).Get()));
         return view with
         {
             Balance = shards.Aggregate(view.Balance, (sum, shard) => checked(sum + shard.Balance)),
