@@ -144,7 +144,9 @@ public static class TekanaSiloBuilderExtensions
         RegisterNpgsql();
         connectionString = PostgresConnections.WithDefaults(connectionString);
         builder.Services.TryAddSingleton(_ => PostgresConnections.CreateDataSource(connectionString));
-        builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredService<NpgsqlDataSource>(),
+        builder.Services.AddKeyedSingleton(GroupCommitWriter.DataSourceKey, (_, _) =>
+            PostgresConnections.CreateCustomPlanDataSource(connectionString, GroupCommitWriter.MaxConcurrentFlushes + 1));
+        builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredKeyedService<NpgsqlDataSource>(GroupCommitWriter.DataSourceKey),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupCommitWriter>>()));
         builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new PostgresTransactionalStateStorageFactory(
             sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<GroupCommitWriter>(), sp.GetRequiredService<Orleans.Serialization.Serializer>(),

@@ -28,4 +28,20 @@ public sealed class PostgresConnectionsTests
         Assert.False(tuned.NoResetOnClose);
         Assert.Equal(5, tuned.MaxPoolSize);
     }
+
+    [Fact]
+    public async Task The_group_commit_sessions_plan_each_statement_for_its_arguments_and_keep_the_given_options()
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(await TestDatabase.CreateAsync("customplans"))
+        {
+            Options = "-c statement_timeout=5000",
+        }.ConnectionString;
+        await using var database = PostgresConnections.CreateCustomPlanDataSource(connectionString, maxConnections: 2);
+
+        await using var command = database.CreateCommand("SELECT current_setting('plan_cache_mode'), current_setting('statement_timeout')");
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(("force_custom_plan", "5s"), (reader.GetString(0), reader.GetString(1)));
+        Assert.Equal(2, new NpgsqlConnectionStringBuilder(database.ConnectionString).MaxPoolSize);
+    }
 }
