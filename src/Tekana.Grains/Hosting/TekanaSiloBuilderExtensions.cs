@@ -148,9 +148,10 @@ public static class TekanaSiloBuilderExtensions
             PostgresConnections.CreateCustomPlanDataSource(connectionString, GroupCommitWriter.MaxConcurrentFlushes + 1));
         builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredKeyedService<NpgsqlDataSource>(GroupCommitWriter.DataSourceKey),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupCommitWriter>>()));
+        builder.Services.AddSingleton(sp => new GroupReader(sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupReader>>()));
         builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new PostgresTransactionalStateStorageFactory(
-            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<GroupCommitWriter>(), sp.GetRequiredService<Orleans.Serialization.Serializer>(),
-            sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
+            sp.GetRequiredService<GroupReader>(), sp.GetRequiredService<GroupCommitWriter>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         foreach (var name in new[] { StorageNames.Ledger, StorageNames.Customers })
         {
             builder.AddAdoNetGrainStorage(name, o =>

@@ -15,8 +15,8 @@ namespace Tekana.Grains.Storage;
 /// nothing to reset.</item>
 /// <item><c>Maximum Pool Size</c>: a silo has two pools (its own data source and the ADO.NET providers'), and
 /// Npgsql's default of 100 each let one silo take 200 connections, more than PostgreSQL's default limit, when the
-/// outbox sweeper woke thousands of wallets at start-up; other processes were then refused. Group commit needs
-/// few connections; 32 leave room for the 16 movements a silo runs at once to load their records.</item>
+/// outbox sweeper woke thousands of wallets at start-up; other processes were then refused. Group commit and the
+/// grouped reads of grain state take one connection each; 32 leave room for the history and read-model writes.</item>
 /// </list>
 /// </summary>
 public static class PostgresConnections

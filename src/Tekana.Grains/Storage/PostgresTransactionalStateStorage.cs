@@ -1,5 +1,4 @@
 using System.Globalization;
-using Npgsql;
 using Orleans.Serialization;
 using Orleans.Transactions;
 using Orleans.Transactions.Abstractions;
@@ -8,11 +7,11 @@ namespace Tekana.Grains.Storage;
 
 /// <summary>
 /// Transactional state storage for the ledger on PostgreSQL: each grain's Orleans transactional record (committed
-/// state, pending prepares, metadata) as one row in Orleans' binary format, read directly and written through the
-/// silo's <see cref="GroupCommitWriter"/>. The ETag is the row's version.
+/// state, pending prepares, metadata) as one row in Orleans' binary format, read through the silo's
+/// <see cref="GroupReader"/> and written through its <see cref="GroupCommitWriter"/>. The ETag is the row's version.
 /// </summary>
 internal sealed class PostgresTransactionalStateStorage<TState>(
-    NpgsqlDataSource database, GroupCommitWriter writer, Serializer serializer, string serviceId, GrainId grain, string stateName)
+    GroupReader reader, GroupCommitWriter writer, Serializer serializer, GrainId grain, string stateName)
     : ITransactionalStateStorage<TState> where TState : class, new()
 {
     private readonly string _type = grain.Type.ToString()!;
@@ -22,17 +21,10 @@ internal sealed class PostgresTransactionalStateStorage<TState>(
 
     public async Task<TransactionalStorageLoadResponse<TState>> Load()
     {
-        await using var command = database.CreateCommand(
-            "SELECT version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = $2 AND grain_key = $3 AND state_name = $4");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _type });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _key });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stateName });
-        await using var reader = await command.ExecuteReaderAsync();
-        if (await reader.ReadAsync())
+        if (await reader.ReadAsync(new StateRead(_type, _key, stateName)) is { } stored)
         {
-            _version = reader.GetInt64(0);
-            _record = serializer.Deserialize<TransactionalStateRecord<TState>>(reader.GetFieldValue<byte[]>(1)) ?? new();
+            _version = stored.Version;
+            _record = serializer.Deserialize<TransactionalStateRecord<TState>>(stored.Payload) ?? new();
         }
         else
         {
@@ -92,8 +84,8 @@ internal sealed class PostgresTransactionalStateStorage<TState>(
 
 /// <summary>Creates <see cref="PostgresTransactionalStateStorage{TState}"/> for the transactional states of one storage name.</summary>
 internal sealed class PostgresTransactionalStateStorageFactory(
-    NpgsqlDataSource database, GroupCommitWriter writer, Serializer serializer, string serviceId) : ITransactionalStateStorageFactory
+    GroupReader reader, GroupCommitWriter writer, Serializer serializer) : ITransactionalStateStorageFactory
 {
     public ITransactionalStateStorage<TState> Create<TState>(string stateName, IGrainContext context) where TState : class, new() =>
-        new PostgresTransactionalStateStorage<TState>(database, writer, serializer, serviceId, context.GrainId, stateName);
+        new PostgresTransactionalStateStorage<TState>(reader, writer, serializer, context.GrainId, stateName);
 }

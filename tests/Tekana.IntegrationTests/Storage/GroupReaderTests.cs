@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Tekana.Grains.Storage;
+
+namespace Tekana.IntegrationTests.Storage;
+
+/// <summary>The group reader against PostgreSQL: reads sent together each get their own row, or none.</summary>
+public sealed class GroupReaderTests : IAsyncLifetime
+{
+    private NpgsqlDataSource _database = null!;
+    private GroupCommitWriter _writer = null!;
+    private GroupReader _reader = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = PostgresConnections.CreateDataSource(await TestDatabase.CreateAsync("groupread"));
+        _writer = new GroupCommitWriter(_database, "service", NullLogger<GroupCommitWriter>.Instance);
+        _reader = new GroupReader(_database, "service", NullLogger<GroupReader>.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _reader.DisposeAsync();
+        await _writer.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Reads_queued_together_each_get_their_own_row_or_none()
+    {
+        // Rows w0..w49 at version 1, the even ones rewritten to version 2; the same keys in another state name, and in
+        // another service, must not answer for them.
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(i => _writer.WriteAsync(new StateWrite("wallet", $"w{i}", "wallet", 0, [(byte)i]))));
+        await Task.WhenAll(Enumerable.Range(0, 50).Where(i => i % 2 == 0).Select(i => _writer.WriteAsync(new StateWrite("wallet", $"w{i}", "wallet", 1, [(byte)(100 + i)]))));
+        await _writer.WriteAsync(new StateWrite("wallet", "w60", "other", 0, [60]));
+        await using (var other = new GroupCommitWriter(_database, "other-service", NullLogger<GroupCommitWriter>.Instance))
+        {
+            await other.WriteAsync(new StateWrite("wallet", "w61", "wallet", 0, [61]));
+        }
+
+        // w0..w49 exist, w50..w61 do not (for this service and state name); w7 is read three times at once.
+        var keys = Enumerable.Range(0, 62).Select(i => $"w{i}").Concat(["w7", "w7"]).ToList();
+        var reads = keys.Select(k => _reader.ReadAsync(new StateRead("wallet", k, "wallet"))).ToList();
+        var results = await Task.WhenAll(reads);
+
+        foreach (var (key, stored) in keys.Zip(results))
+        {
+            var i = int.Parse(key[1..], System.Globalization.CultureInfo.InvariantCulture);
+            if (i >= 50)
+            {
+                Assert.Null(stored);
+            }
+            else
+            {
+                Assert.NotNull(stored);
+                Assert.Equal(i % 2 == 0 ? (2L, (byte)(100 + i)) : (1L, (byte)i), (stored.Version, stored.Payload.Single()));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_statement_that_fails_fails_each_of_its_reads_and_the_next_reads_succeed()
+    {
+        await _writer.WriteAsync(new StateWrite("wallet", "here", "wallet", 0, [1]));
+        await Execute("ALTER TABLE tekana_transactional_state RENAME TO tekana_transactional_state_away");
+
+        var failed = Enumerable.Range(0, 20).Select(i => _reader.ReadAsync(new StateRead("wallet", $"k{i}", "wallet"))).ToList();
+        foreach (var read in failed)
+        {
+            await Assert.ThrowsAsync<PostgresException>(() => read);
+        }
+
+        await Execute("ALTER TABLE tekana_transactional_state_away RENAME TO tekana_transactional_state");
+        var stored = await _reader.ReadAsync(new StateRead("wallet", "here", "wallet"));
+        Assert.Equal((1L, (byte)1), (stored!.Version, stored.Payload.Single()));
+    }
+
+    private async Task Execute(string sql)
+    {
+        await using var command = _database.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+}
