@@ -144,11 +144,11 @@ public static class TekanaSiloBuilderExtensions
         RegisterNpgsql();
         connectionString = PostgresConnections.WithDefaults(connectionString);
         builder.Services.TryAddSingleton(_ => PostgresConnections.CreateDataSource(connectionString));
-        builder.Services.AddKeyedSingleton(GroupCommitWriter.DataSourceKey, (_, _) =>
-            PostgresConnections.CreateCustomPlanDataSource(connectionString, GroupCommitWriter.MaxConcurrentFlushes + 1));
-        builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredKeyedService<NpgsqlDataSource>(GroupCommitWriter.DataSourceKey),
+        builder.Services.AddKeyedSingleton(PostgresConnections.CustomPlans, (_, _) => PostgresConnections.CreateCustomPlanDataSource(
+            connectionString, GroupCommitWriter.MaxConcurrentFlushes + GroupReader.MaxConcurrentReads));
+        builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredKeyedService<NpgsqlDataSource>(PostgresConnections.CustomPlans),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupCommitWriter>>()));
-        builder.Services.AddSingleton(sp => new GroupReader(sp.GetRequiredService<NpgsqlDataSource>(),
+        builder.Services.AddSingleton(sp => new GroupReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(PostgresConnections.CustomPlans),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupReader>>()));
         builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new PostgresTransactionalStateStorageFactory(
             sp.GetRequiredService<GroupReader>(), sp.GetRequiredService<GroupCommitWriter>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
@@ -157,7 +157,7 @@ public static class TekanaSiloBuilderExtensions
             builder.AddAdoNetGrainStorage(name, o =>
             {
                 o.Invariant = NpgsqlInvariant;
-                o.ConnectionString = connectionString;
+                o.ConnectionString = PostgresConnections.WithCustomPlans(connectionString);
             });
         }
         return builder;

@@ -32,12 +32,6 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     /// </summary>
     public const int MaxConcurrentFlushes = 1;
 
-    /// <summary>
-    /// The writer's own data source (<see cref="PostgresConnections.CreateCustomPlanDataSource"/>): its statement joins
-    /// the table to the batch's keys, and a plan kept from a nearly empty table scanned the whole table.
-    /// </summary>
-    public const string DataSourceKey = "tekana-group-commit";
-
     private const string Sql = """
         WITH input AS (
             SELECT * FROM unnest(@types, @keys, @names, @versions, @payloads)

@@ -30,7 +30,7 @@ public sealed class PostgresConnectionsTests
     }
 
     [Fact]
-    public async Task The_group_commit_sessions_plan_each_statement_for_its_arguments_and_keep_the_given_options()
+    public async Task Storage_sessions_plan_each_statement_for_its_arguments_and_keep_the_given_options()
     {
         var connectionString = new NpgsqlConnectionStringBuilder(await TestDatabase.CreateAsync("customplans"))
         {
@@ -43,5 +43,13 @@ public sealed class PostgresConnectionsTests
         Assert.True(await reader.ReadAsync());
         Assert.Equal(("force_custom_plan", "5s"), (reader.GetString(0), reader.GetString(1)));
         Assert.Equal(2, new NpgsqlConnectionStringBuilder(database.ConnectionString).MaxPoolSize);
+    }
+
+    [Fact]
+    public void A_plan_cache_mode_the_connection_string_sets_is_kept()
+    {
+        var options = new NpgsqlConnectionStringBuilder(PostgresConnections.WithCustomPlans("Host=db;Options=-c plan_cache_mode=auto")).Options;
+
+        Assert.Equal("-c plan_cache_mode=auto", options);
     }
 }
