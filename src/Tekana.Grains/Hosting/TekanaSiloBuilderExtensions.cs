@@ -53,7 +53,8 @@ public static class TekanaSiloBuilderExtensions
         builder.UseAdoNetClustering(o =>
         {
             o.Invariant = NpgsqlInvariant;
-            o.ConnectionString = connectionString;
+            // The grain storage's connection string: both ADO.NET providers draw on one pool.
+            o.ConnectionString = PostgresConnections.WithCustomPlans(connectionString);
         });
         // A crashed silo stalls every transaction touching its grains until it is declared dead, so detection is
         // faster than Orleans' default (5 s probes, about 15 s): 2 s probes, about 6 s. Orleans:Membership overrides.

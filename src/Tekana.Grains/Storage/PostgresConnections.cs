@@ -54,7 +54,8 @@ public static class PostgresConnections
 
     /// <summary>
     /// Sessions that plan every statement for its own arguments (<c>plan_cache_mode=force_custom_plan</c>): those of the
-    /// grain state storages (group commit, group reads, and the ADO.NET provider's customers and identity claims).
+    /// grain state storages (group commit, group reads, and the ADO.NET provider's customers and identity claims) and
+    /// of the silo's clustering, which shares the provider's pool.
     /// </summary>
     /// <remarks>
     /// PostgreSQL plans a prepared statement for its arguments five times, then may settle on a generic plan costed
