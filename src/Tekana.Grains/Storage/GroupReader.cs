@@ -66,15 +66,11 @@ public sealed class GroupReader : IAsyncDisposable
         while (await reader.WaitToReadAsync())
         {
             await _reads.WaitAsync();
+            // This loop is the channel's only reader: a read is waiting, so the batch is never empty.
             var batch = new List<StateRead>();
             while (batch.Count < MaxBatch && reader.TryRead(out var read))
             {
                 batch.Add(read);
-            }
-            if (batch.Count == 0)
-            {
-                _reads.Release();
-                continue;
             }
             _ = ReadBatchAsync(batch);
         }
