@@ -146,7 +146,7 @@ public static class TekanaSiloBuilderExtensions
         connectionString = PostgresConnections.WithDefaults(connectionString);
         builder.Services.TryAddSingleton(_ => PostgresConnections.CreateDataSource(connectionString));
         builder.Services.AddKeyedSingleton(PostgresConnections.CustomPlans, (_, _) => PostgresConnections.CreateCustomPlanDataSource(
-            connectionString, GroupCommitWriter.MaxConcurrentFlushes + GroupReader.MaxConcurrentReads));
+            connectionString, GroupCommitWriter.MaxConcurrentRoundTrips + GroupReader.MaxConcurrentRoundTrips));
         builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredKeyedService<NpgsqlDataSource>(PostgresConnections.CustomPlans),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupCommitWriter>>()));
         builder.Services.AddSingleton(sp => new GroupReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(PostgresConnections.CustomPlans),

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -8,12 +7,11 @@ namespace Tekana.Grains.Storage;
 internal sealed record StoredState(long Version, byte[] Payload);
 
 /// <summary>One grain's read of its stored state; null when there is none.</summary>
-internal sealed record StateRead(string GrainType, string GrainKey, string StateName)
+internal sealed record StateRead(string GrainType, string GrainKey, string StateName) : StateRequest(GrainType, GrainKey, StateName)
 {
     public TaskCompletionSource<StoredState?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The row this read targets.</summary>
-    public (string Type, string Key, string Name) Row => (GrainType, GrainKey, StateName);
+    public override void Fail(Exception failure) => Done.TrySetException(failure);
 }
 
 /// <summary>
@@ -23,112 +21,55 @@ internal sealed record StateRead(string GrainType, string GrainKey, string State
 /// Each read stays its own primary-key lookup: one statement joining the table to the list of keys got its plan from
 /// the table's first statistics, taken while it was nearly empty (scan the table, hash the keys), and kept it while
 /// the table grew, until PostgreSQL analysed it again (measured: half the throughput in the first minute of a fresh
-/// database). A round trip that fails fails each of its reads.
+/// database).
 /// </summary>
-public sealed class GroupReader : IAsyncDisposable
+internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, ILogger<GroupReader> log)
+    : GroupedRoundTrips<StateRead>(MaxBatch, oneRequestPerRow: false, "group read", log)
 {
     /// <summary>Reads per round trip; more wait for the next one.</summary>
     public const int MaxBatch = 512;
 
-    /// <summary>Round trips in flight at once: while one runs, the reads that arrive form the next.</summary>
-    public const int MaxConcurrentReads = 1;
-
     private const string Sql =
         "SELECT version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = $2 AND grain_key = $3 AND state_name = $4";
 
-    private readonly NpgsqlDataSource _database;
-    private readonly string _serviceId;
-    private readonly ILogger _log;
-    private readonly Channel<StateRead> _queue = Channel.CreateUnbounded<StateRead>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly SemaphoreSlim _reads = new(MaxConcurrentReads);
-    private readonly Task _pump;
-
-    public GroupReader(NpgsqlDataSource database, string serviceId, ILogger<GroupReader> log)
-    {
-        _database = database;
-        _serviceId = serviceId;
-        _log = log;
-        _pump = Task.Run(PumpAsync);
-    }
-
     internal Task<StoredState?> ReadAsync(StateRead read)
     {
-        if (!_queue.Writer.TryWrite(read))
-        {
-            throw new ObjectDisposedException(nameof(GroupReader));
-        }
+        Enqueue(read);
         return read.Done.Task;
     }
 
-    private async Task PumpAsync()
+    protected override async Task RunAsync(List<StateRead> batch)
     {
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        // Two reads of one row (a reload racing an activation) share its answer.
+        var rows = batch.Select(r => r.Row).Distinct().ToList();
+        await using var statements = database.CreateBatch();
+        foreach (var (type, key, name) in rows)
         {
-            await _reads.WaitAsync();
-            // This loop is the channel's only reader: a read is waiting, so the batch is never empty.
-            var batch = new List<StateRead>();
-            while (batch.Count < MaxBatch && reader.TryRead(out var read))
-            {
-                batch.Add(read);
-            }
-            _ = ReadBatchAsync(batch);
+            var statement = new NpgsqlBatchCommand(Sql);
+            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
+            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = type });
+            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+            statements.BatchCommands.Add(statement);
         }
-    }
-
-    private async Task ReadBatchAsync(List<StateRead> batch)
-    {
-        try
+        var found = new Dictionary<(string, string, string), StoredState>();
+        await using (var reader = await statements.ExecuteReaderAsync())
         {
-            // Two reads of one row (a reload racing an activation) share its answer.
-            var rows = batch.Select(r => r.Row).Distinct().ToList();
-            await using var statements = _database.CreateBatch();
-            foreach (var (type, key, name) in rows)
+            for (var i = 0; i < rows.Count; i++)
             {
-                var statement = new NpgsqlBatchCommand(Sql);
-                statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _serviceId });
-                statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = type });
-                statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-                statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
-                statements.BatchCommands.Add(statement);
-            }
-            var found = new Dictionary<(string, string, string), StoredState>();
-            await using (var reader = await statements.ExecuteReaderAsync())
-            {
-                for (var i = 0; i < rows.Count; i++)
+                if (i > 0)
                 {
-                    if (i > 0)
-                    {
-                        await reader.NextResultAsync();
-                    }
-                    if (await reader.ReadAsync())
-                    {
-                        found[rows[i]] = new StoredState(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1));
-                    }
+                    await reader.NextResultAsync();
+                }
+                if (await reader.ReadAsync())
+                {
+                    found[rows[i]] = new StoredState(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1));
                 }
             }
-            foreach (var read in batch)
-            {
-                read.Done.TrySetResult(found.GetValueOrDefault(read.Row));
-            }
         }
-        catch (Exception e)
+        foreach (var read in batch)
         {
-            _log.LogWarning(e, "A group read of {Count} grain states failed; each read reports the failure.", batch.Count);
-            foreach (var read in batch)
-            {
-                read.Done.TrySetException(e);
-            }
+            read.Done.TrySetResult(found.GetValueOrDefault(read.Row));
         }
-        finally
-        {
-            _reads.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await _pump;
     }
 }

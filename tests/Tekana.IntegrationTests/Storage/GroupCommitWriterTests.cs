@@ -13,7 +13,7 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _database = PostgresConnections.CreateCustomPlanDataSource(await TestDatabase.CreateAsync("groupcommit"), GroupCommitWriter.MaxConcurrentFlushes + 1);
+        _database = PostgresConnections.CreateCustomPlanDataSource(await TestDatabase.CreateAsync("groupcommit"), GroupCommitWriter.MaxConcurrentRoundTrips + 1);
         _writer = new GroupCommitWriter(_database, "service", NullLogger<GroupCommitWriter>.Instance);
     }
 

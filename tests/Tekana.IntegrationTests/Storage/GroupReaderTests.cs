@@ -13,7 +13,7 @@ public sealed class GroupReaderTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _database = PostgresConnections.CreateCustomPlanDataSource(await TestDatabase.CreateAsync("groupread"), GroupReader.MaxConcurrentReads + 1);
+        _database = PostgresConnections.CreateCustomPlanDataSource(await TestDatabase.CreateAsync("groupread"), GroupReader.MaxConcurrentRoundTrips + 1);
         _writer = new GroupCommitWriter(_database, "service", NullLogger<GroupCommitWriter>.Instance);
         _reader = new GroupReader(_database, "service", NullLogger<GroupReader>.Instance);
     }
