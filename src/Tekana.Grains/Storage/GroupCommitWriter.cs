@@ -25,11 +25,8 @@ internal sealed record StateWrite(string GrainType, string GrainKey, string Stat
 internal sealed class GroupCommitWriter(NpgsqlDataSource database, string serviceId, ILogger<GroupCommitWriter> log)
     // One write per grain and statement: two writes of one grain from the same version (two activations of it) would
     // both match the one row the statement updates, and both would pass for written.
-    : GroupedRoundTrips<StateWrite>(MaxBatch, oneRequestPerRow: true, "group commit", log)
+    : GroupedRoundTrips<StateWrite>(oneRequestPerRow: true, "group commit", log)
 {
-    /// <summary>Writes per statement; more wait for the next flush.</summary>
-    public const int MaxBatch = 512;
-
     private const string Sql = """
         WITH input AS (
             SELECT * FROM unnest(@types, @keys, @names, @versions, @payloads)

@@ -24,11 +24,8 @@ internal sealed record StateRead(string GrainType, string GrainKey, string State
 /// database).
 /// </summary>
 internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, ILogger<GroupReader> log)
-    : GroupedRoundTrips<StateRead>(MaxBatch, oneRequestPerRow: false, "group read", log)
+    : GroupedRoundTrips<StateRead>(oneRequestPerRow: false, "group read", log)
 {
-    /// <summary>Reads per round trip; more wait for the next one.</summary>
-    public const int MaxBatch = 512;
-
     private const string Sql =
         "SELECT version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = $2 AND grain_key = $3 AND state_name = $4";
 

@@ -15,15 +15,18 @@ internal abstract record StateRequest(string GrainType, string GrainKey, string 
 
 /// <summary>
 /// The queue behind group reads and group commits: requests queued by any grain while a round trip is under way go
-/// together in the next one. One round trip at a time (each holds one connection), at most <c>maxBatch</c> requests
-/// in it. A round trip that throws fails each of its requests, and the next one starts with whatever has queued.
+/// together in the next one. One round trip at a time (each holds one connection), at most <see cref="MaxBatch"/>
+/// requests in it. A round trip that throws fails each of its requests, and the next one starts with whatever has
+/// queued.
 /// </summary>
 internal abstract class GroupedRoundTrips<TRequest> : IAsyncDisposable where TRequest : StateRequest
 {
     /// <summary>Round trips in flight at once: while one runs, the requests that arrive form the next.</summary>
     public const int MaxConcurrentRoundTrips = 1;
 
-    private readonly int _maxBatch;
+    /// <summary>Requests per round trip; more wait for the next one.</summary>
+    public const int MaxBatch = 512;
+
     private readonly bool _oneRequestPerRow;
     private readonly string _operation;
     private readonly ILogger _log;
@@ -33,9 +36,8 @@ internal abstract class GroupedRoundTrips<TRequest> : IAsyncDisposable where TRe
 
     /// <param name="oneRequestPerRow">When set, a second request for a row already in the batch waits for the next one.</param>
     /// <param name="operation">What a round trip does, for the log ("group read").</param>
-    protected GroupedRoundTrips(int maxBatch, bool oneRequestPerRow, string operation, ILogger log)
+    protected GroupedRoundTrips(bool oneRequestPerRow, string operation, ILogger log)
     {
-        _maxBatch = maxBatch;
         _oneRequestPerRow = oneRequestPerRow;
         _operation = operation;
         _log = log;
@@ -66,7 +68,7 @@ internal abstract class GroupedRoundTrips<TRequest> : IAsyncDisposable where TRe
             var batch = new List<TRequest>();
             var rows = _oneRequestPerRow ? new HashSet<(string, string, string)>() : null;
             var later = new List<TRequest>();
-            while (batch.Count < _maxBatch && (deferred.TryDequeue(out var request) || reader.TryRead(out request)))
+            while (batch.Count < MaxBatch && (deferred.TryDequeue(out var request) || reader.TryRead(out request)))
             {
                 if (rows is null || rows.Add(request.Row))
                 {
