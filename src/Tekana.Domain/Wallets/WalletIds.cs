@@ -18,11 +18,11 @@ public static class WalletIds
     public static string Payout(string currency) => PayoutPrefix + currency;
 
     /// <summary>
-    /// A house wallet's money is spread over this many shards (<c>house_funding_RWF.0</c> … <c>.15</c>), each a wallet
+    /// A house wallet's money is spread over this many shards (<c>house_funding_RWF.0</c> … <c>.31</c>), each a wallet
     /// of its own: every deposit or withdrawal of a currency goes through its house wallet, and one wallet takes one
     /// movement at a time. The house wallet's balance is its own plus its shards'. The number only ever grows.
     /// </summary>
-    public const int HouseShards = 16;
+    public const int HouseShards = 32;
 
     private const char ShardSeparator = '.';
 

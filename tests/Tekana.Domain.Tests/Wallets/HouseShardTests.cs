@@ -22,7 +22,7 @@ public sealed class HouseShardTests
     }
 
     [Theory]
-    [InlineData("house_funding_USD.16")]
+    [InlineData("house_funding_USD.32")]
     [InlineData("house_funding_USD.-1")]
     [InlineData("house_funding_USD.01")]
     [InlineData("house_funding_USD.")]
