@@ -125,7 +125,8 @@ public static class TekanaSiloBuilderExtensions
             o.ConfirmationRetryDelay = TimeSpan.FromSeconds(1);
             // Each of the three below keeps a wake-up pending per lock or commit for its whole span, and Orleans walks
             // every pending wake-up 20 times a second (see ShortLockTransactionAgent): short spans cost less CPU.
-            // A lock is broken after the span transactions carry, not Orleans' 8 s.
+            // A lock is broken after the longer of this and its transaction's timeout: both are the agent's 4 s, where
+            // Orleans has 8 s and 10 s.
             o.LockTimeout = ShortLockTransactionAgent.LockTimeout;
             // A coordinator gives up on participants that do not prepare (their silo stopped) after 3 s, not 20 s.
             o.PrepareTimeout = TimeSpan.FromSeconds(3);

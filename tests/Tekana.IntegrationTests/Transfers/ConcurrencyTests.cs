@@ -52,10 +52,10 @@ public sealed class ConcurrencyTests(ClusterFixture fixture, ITestOutputHelper o
     [Fact]
     public async Task Movements_crossing_the_same_wallets_in_opposite_directions_never_wait_out_a_lock_timeout()
     {
-        // Orleans ends a cycle of transactions that wait for each other's locks only when a lock times out, after
-        // ShortLockTransactionAgent.LockTimeout, and every movement queued on those wallets waits with them. Payments both ways between two customers,
-        // and deposits and withdrawals on both at the same moment, are what such cycles are made of when legs lock
-        // their wallets in any other order than one. BIF is used by this test alone.
+        // Orleans ends a cycle of transactions that wait for each other's locks only when a lock times out (after
+        // ShortLockTransactionAgent.LockTimeout), and every movement queued on those wallets waits with them. Payments
+        // both ways between two customers, and deposits and withdrawals on both at the same moment, are what such
+        // cycles are made of when legs lock their wallets in any other order than one. BIF is used by this test alone.
         var ada = (await Client.RegisterAsync("BIF")).WalletId;
         var bob = (await Client.RegisterAsync("BIF")).WalletId;
         var acknowledged = new ConcurrentBag<TransactionRecord>
