@@ -19,11 +19,13 @@ public sealed class TransactionRecordState
 
 /// <remarks>
 /// A record is touched by its movement and by replays shortly after, then rarely: it is placed on the silo of the
-/// ledger worker that creates it (no remote hop inside the transaction) and deactivated after two idle minutes rather
-/// than Orleans' fifteen, so that a silo does not keep every recent movement's transactional machinery in memory.
+/// ledger worker that creates it (no remote hop inside the transaction) and deactivated after 15 idle seconds rather
+/// than Orleans' fifteen minutes, so that a silo does not keep every recent movement's transactional machinery in
+/// memory. A replay after the record went reactivates it from storage and answers the same outcome. The limit is
+/// given as text because the attribute's Minutes property rounds anything under a minute up to one.
 /// </remarks>
 [PreferLocalPlacement]
-[CollectionAgeLimit(Minutes = 2)]
+[CollectionAgeLimit("00:00:15")]
 public sealed class TransactionRecordGrain(
     [TransactionalState("record", StorageNames.Ledger)] ITransactionalState<TransactionRecordState> state)
     : Grain, ITransactionRecordGrain

@@ -93,14 +93,14 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         var victim = _cluster.Silos[^1];
         var survivors = _cluster.Silos.Take(_cluster.Silos.Count - 1).Select(s => s.SiloAddress).ToHashSet();
         var deactivated = new ConcurrentQueue<string>();
-        using var subscription = Orleans.Runtime.Diagnostics.GrainLifecycleEvents.AllEvents.Subscribe(new Observer(e =>
+        using var subscription = GrainLifecycle.Watch(e =>
         {
             if (e is Orleans.Runtime.Diagnostics.GrainLifecycleEvents.Deactivating d && d.Reason.ReasonCode == DeactivationReasonCode.DirectoryFailure &&
                 d.GrainContext.Address.SiloAddress is { } silo && survivors.Contains(silo))
             {
                 deactivated.Enqueue($"{d.GrainContext.GrainId}: {d.Reason}");
             }
-        }));
+        });
 
         await _cluster.KillSiloAsync(victim);
         var management = Client.GetGrain<IManagementGrain>(0);
@@ -139,19 +139,5 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         var deposits = new ConcurrentBag<TransactionRecord>();
         await Concurrently.ForEachAsync(pool, 8, async w => deposits.Add(await Client.Execute(Ledger.Deposit(w, amount))));
         return (pool, deposits);
-    }
-
-    private sealed class Observer(Action<Orleans.Runtime.Diagnostics.GrainLifecycleEvents.LifecycleEvent> onNext)
-        : IObserver<Orleans.Runtime.Diagnostics.GrainLifecycleEvents.LifecycleEvent>
-    {
-        public void OnNext(Orleans.Runtime.Diagnostics.GrainLifecycleEvents.LifecycleEvent value) => onNext(value);
-
-        public void OnError(Exception error)
-        {
-        }
-
-        public void OnCompleted()
-        {
-        }
     }
 }
