@@ -72,7 +72,16 @@ public static class TekanaSiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddTekanaEvents(this ISiloBuilder builder, IConfiguration configuration, string? connectionString)
     {
-        builder.AddMemoryStreams(EventStreams.Provider);
+        builder.AddMemoryStreams(EventStreams.Provider, stream => stream.ConfigureCacheEviction(options => options.Configure(o =>
+        {
+            // Orleans keeps a stream's events in its silo's cache until they are at least 5 minutes old and 30 minutes
+            // behind the newest: under load, half an hour of events (gigabytes) that nobody reads again, since the
+            // relays take each event as it arrives and a publisher sends again whatever was not acknowledged. Kept
+            // that long they filled the old generation and made every collection slower.
+            o.DataMinTimeInCache = TimeSpan.FromSeconds(10);
+            o.DataMaxAgeInCache = TimeSpan.FromSeconds(30);
+            o.MetadataMinTimeInCache = TimeSpan.FromMinutes(1);
+        })));
         builder.AddMemoryGrainStorage("PubSubStore");
         builder.Services.AddTekanaHistory(connectionString);
         builder.Services.AddSingleton<IEventSink, ReadModelSink>();
