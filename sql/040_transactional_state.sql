@@ -1,11 +1,13 @@
--- Transactional grain state (wallets, movement records), written by Tekana's own storage: one row per grain and
+-- Transactional grain state (wallets) and movement records, written by Tekana's own storage: one row per grain and
 -- state, the Orleans transactional record (committed state, pending prepares, metadata) in Orleans' binary format,
--- and a version that makes every write conditional. Writes from many grains share one statement and one commit.
+-- and a version that makes every write conditional; one row per movement record (the record in Orleans' binary
+-- format, version 1), inserted in the same commit as the state of the wallet that manages its transaction. Writes
+-- from many grains share one statement and one commit.
 SET client_min_messages = warning;
 
 CREATE TABLE IF NOT EXISTS tekana_transactional_state (
     service_id   text        NOT NULL,
-    grain_type   text        NOT NULL,   -- wallet | record
+    grain_type   text        NOT NULL,   -- wallet | movement (a movement's record, keyed by its id)
     grain_key    text        NOT NULL,   -- the grain's primary key
     state_name   text        NOT NULL,
     version      bigint      NOT NULL,   -- 1 on the first write, +1 on each; a write names the version it read

@@ -53,49 +53,6 @@ public sealed record MovementOutcome(
     [property: Id(0)] TransactionRecord Record,
     [property: Id(1)] bool Replayed);
 
-/// <summary>The record of one movement, keyed by transaction id. Its state commits with the wallets' balances.</summary>
-public interface ITransactionRecordGrain : IGrainWithStringKey
-{
-    /// <summary>
-    /// Runs the movement under this id in the caller's transaction: returns the stored record when the movement
-    /// already happened (a replay), refuses a different request under the same key, and otherwise posts both legs
-    /// and stores the completed record.
-    /// </summary>
-    /// <remarks>
-    /// The caller (the ledger, a stateless worker) starts and commits the transaction. Were the record to start it
-    /// itself, this call would wait for the commit messages the record sends to itself, and a record deactivating
-    /// with its silo's shutdown takes no more messages: the movement and its wallets' locks would hang until the
-    /// 30 s call timeout.
-    /// </remarks>
-    [Transaction(TransactionOption.Join)]
-    Task<MovementRun> Run(TransactionRecord pending);
-
-    /// <summary>
-    /// Takes this record into the caller's transaction (a batch of movements): returns the stored record when the
-    /// movement already happened, refuses a different request under the same key, and otherwise null.
-    /// </summary>
-    /// <remarks>
-    /// A batch calls its records twice (open, settle). A duplicate request running alone occupies the record while
-    /// it waits for the record's lock, so the batch's calls interleave instead of queueing behind it.
-    /// </remarks>
-    [Transaction(TransactionOption.Join)]
-    [Orleans.Concurrency.AlwaysInterleave]
-    Task<TransactionRecord?> Open(TransactionRecord pending);
-
-    /// <summary>Stores the movement's outcome, completed or refused, in the caller's transaction.</summary>
-    [Transaction(TransactionOption.Join)]
-    [Orleans.Concurrency.AlwaysInterleave]
-    Task Settle(TransactionRecord record);
-
-    /// <summary>Stores a refused movement unless something is stored already; returns what is stored.</summary>
-    [Transaction(TransactionOption.CreateOrJoin)]
-    Task<TransactionRecord> RecordFailure(TransactionRecord record);
-
-    /// <summary>The stored record, or null.</summary>
-    [Transaction(TransactionOption.CreateOrJoin)]
-    Task<TransactionRecord?> Get();
-}
-
 /// <summary>
 /// What a run of a movement's transaction produced: the record, whether it was only replayed, and the legs' events,
 /// which the wallets may publish once the transaction has committed.

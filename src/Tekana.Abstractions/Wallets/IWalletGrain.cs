@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using Tekana.Abstractions.Events;
+using Tekana.Abstractions.Transfers;
 
 namespace Tekana.Abstractions.Wallets;
 
@@ -43,6 +44,15 @@ public interface IWalletGrain : IEventSourceGrain
     [Transaction(TransactionOption.Join)]
     [AlwaysInterleave]
     Task<EntryResult[]> CreditMany(WalletEntry[] entries);
+
+    /// <summary>
+    /// Carries the records of the movements this transaction settles, written in the same commit as this wallet's
+    /// state. Called on the transaction's first wallet, which manages its commit.
+    /// </summary>
+    /// <remarks>The wallet's lock is already this transaction's: the call interleaves, as <see cref="TryDebit"/> does.</remarks>
+    [Transaction(TransactionOption.Join)]
+    [AlwaysInterleave]
+    Task Settle(TransactionRecord[] records);
 
     /// <summary>Stops the wallet from sending and receiving.</summary>
     [Transaction(TransactionOption.CreateOrJoin)]

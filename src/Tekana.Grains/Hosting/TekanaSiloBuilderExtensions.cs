@@ -39,6 +39,8 @@ public static class TekanaSiloBuilderExtensions
             builder.AddTekanaGrains();
             builder.AddMemoryGrainStorage(StorageNames.Ledger);
             builder.AddMemoryGrainStorage(StorageNames.Customers);
+            builder.Services.AddSingleton<IStateRows, MemoryStateRows>();
+            builder.AddTekanaLedgerStorage();
             builder.AddTekanaEvents(configuration, connectionString: null);
             return builder;
         }
@@ -144,13 +146,10 @@ public static class TekanaSiloBuilderExtensions
             // early costs at most the abort of a transaction not yet decided, never a committed one.
             o.RemoteTransactionPingFrequency = TimeSpan.FromSeconds(3);
         });
-        // The collector visits idle activations every 5 s instead of every minute, so that a movement's record (see
-        // TransactionRecordGrain, 15 s age limit) goes soon after its movement: a silo holding tens of thousands of idle
-        // records spends its time in the garbage collector and in their transactional timers.
-        builder.Services.Configure<GrainCollectionOptions>(o => o.CollectionQuantum = TimeSpan.FromSeconds(5));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<Transfers.PayeeBatchingOptions>();
         builder.Services.TryAddSingleton<Transfers.PayeeTraffic>();
+        builder.Services.TryAddSingleton<Transfers.MovementsInFlight>();
         builder.Services.TryAddSingleton<IPasswordHasher<string>, PasswordHasher<string>>();
         builder.Services.AddOptions<PasswordHasherOptions>();
         return builder;
@@ -171,8 +170,8 @@ public static class TekanaSiloBuilderExtensions
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupCommitWriter>>()));
         builder.Services.AddSingleton(sp => new GroupReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(PostgresConnections.CustomPlans),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupReader>>()));
-        builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new PostgresTransactionalStateStorageFactory(
-            sp.GetRequiredService<GroupReader>(), sp.GetRequiredService<GroupCommitWriter>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        builder.Services.AddSingleton<IStateRows>(sp => new PostgresStateRows(sp.GetRequiredService<GroupReader>(), sp.GetRequiredService<GroupCommitWriter>()));
+        builder.AddTekanaLedgerStorage();
         foreach (var name in new[] { StorageNames.Ledger, StorageNames.Customers })
         {
             builder.AddAdoNetGrainStorage(name, o =>
@@ -181,6 +180,15 @@ public static class TekanaSiloBuilderExtensions
                 o.ConnectionString = PostgresConnections.WithCustomPlans(connectionString);
             });
         }
+        return builder;
+    }
+
+    /// <summary>The ledger's transactional states and movement records, in the silo's <see cref="IStateRows"/>.</summary>
+    private static ISiloBuilder AddTekanaLedgerStorage(this ISiloBuilder builder)
+    {
+        builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new LedgerStateStorageFactory(
+            sp.GetRequiredService<IStateRows>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        builder.Services.AddSingleton(sp => new MovementRecords(sp.GetRequiredService<IStateRows>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         return builder;
     }
 

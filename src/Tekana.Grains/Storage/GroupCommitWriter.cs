@@ -11,8 +11,14 @@ internal sealed record StateWrite(string GrainType, string GrainKey, string Stat
 {
     public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Movement records written with this state, in the same commit, or not at all (<see cref="ISettlesMovements"/>).</summary>
+    public IReadOnlyList<SettledRecord> Settled { get; init; } = [];
+
     public override void Fail(Exception failure) => Done.TrySetException(failure);
 }
+
+/// <summary>A movement's record, stored under <see cref="MovementRecords.GrainType"/> with its id as key.</summary>
+internal sealed record SettledRecord(string Id, byte[] Payload);
 
 /// <summary>
 /// Group commit for transactional grain state: writes queued by any grain while a flush is under way go together in
@@ -27,23 +33,35 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
     // both match the one row the statement updates, and both would pass for written.
     : GroupedRoundTrips<StateWrite>(oneRequestPerRow: true, "group commit", log)
 {
+    // A movement record is inserted only with the write that carries it (written) and has no ON CONFLICT: a record
+    // already there fails the whole statement, and nothing of it is stored.
     private const string Sql = """
         WITH input AS (
-            SELECT * FROM unnest(@types, @keys, @names, @versions, @payloads)
-                AS i(grain_type, grain_key, state_name, version, payload)),
+            SELECT * FROM unnest(@types, @keys, @names, @versions, @payloads) WITH ORDINALITY
+                AS i(grain_type, grain_key, state_name, version, payload, n)),
         updated AS (
             UPDATE tekana_transactional_state s
                SET version = s.version + 1, payload = i.payload, modified_at = now()
               FROM input i
              WHERE i.version > 0 AND s.service_id = @service AND s.grain_type = i.grain_type
                AND s.grain_key = i.grain_key AND s.state_name = i.state_name AND s.version = i.version
-            RETURNING s.grain_type, s.grain_key, s.state_name, s.version),
+            RETURNING s.grain_type, s.grain_key, s.state_name, s.version, i.n),
         inserted AS (
             INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
             SELECT @service, i.grain_type, i.grain_key, i.state_name, 1, i.payload FROM input i WHERE i.version = 0
             ON CONFLICT DO NOTHING
-            RETURNING grain_type, grain_key, state_name, version)
-        SELECT * FROM updated UNION ALL SELECT * FROM inserted
+            RETURNING grain_type, grain_key, state_name, version),
+        written AS (
+            SELECT * FROM updated
+            UNION ALL
+            SELECT w.grain_type, w.grain_key, w.state_name, w.version, i.n
+              FROM inserted w JOIN input i USING (grain_type, grain_key, state_name)),
+        settled AS (
+            INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
+            SELECT @service, @record_type, r.id, @record_state, 1, r.payload
+              FROM unnest(@record_owners, @record_ids, @record_payloads) AS r(n, id, payload)
+             WHERE r.n IN (SELECT n FROM written))
+        SELECT grain_type, grain_key, state_name, version FROM written
         """;
 
     internal Task<long> WriteAsync(StateWrite write)
@@ -54,6 +72,30 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
 
     protected override async Task RunAsync(List<StateWrite> batch)
     {
+        try
+        {
+            await WriteBatchAsync(batch);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && batch.Any(w => w.Settled.Count > 0))
+        {
+            // A movement already has its record: a second run of it (a retry racing the first) must not commit. Which
+            // write carried it is unknown, so every write that carries records fails (each of their transactions
+            // aborts and is retried, finding the record), and the rest of the batch goes again.
+            foreach (var write in batch.Where(w => w.Settled.Count > 0))
+            {
+                write.Done.TrySetException(new InconsistentStateException(
+                    $"A movement settled by {write.GrainType}/{write.GrainKey} is already recorded.", e));
+            }
+            var rest = batch.Where(w => w.Settled.Count == 0).ToList();
+            if (rest.Count > 0)
+            {
+                await WriteBatchAsync(rest);
+            }
+        }
+    }
+
+    private async Task WriteBatchAsync(List<StateWrite> batch)
+    {
         await using var command = database.CreateCommand(Sql);
         command.Parameters.AddWithValue("service", serviceId);
         command.Parameters.Add(new NpgsqlParameter<string[]>("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(w => w.GrainType)] });
@@ -61,6 +103,12 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
         command.Parameters.Add(new NpgsqlParameter<string[]>("names", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(w => w.StateName)] });
         command.Parameters.Add(new NpgsqlParameter<long[]>("versions", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. batch.Select(w => w.ExpectedVersion)] });
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = [.. batch.Select(w => w.Payload)] });
+        var records = batch.SelectMany((w, i) => w.Settled.Select(r => (Owner: (long)i + 1, Record: r))).ToList();
+        command.Parameters.AddWithValue("record_type", MovementRecords.GrainType);
+        command.Parameters.AddWithValue("record_state", MovementRecords.StateName);
+        command.Parameters.Add(new NpgsqlParameter<long[]>("record_owners", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. records.Select(r => r.Owner)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("record_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. records.Select(r => r.Record.Id)] });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]>("record_payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = [.. records.Select(r => r.Record.Payload)] });
         var written = new Dictionary<(string, string, string), long>();
         await using (var reader = await command.ExecuteReaderAsync())
         {

@@ -7,7 +7,9 @@ using Tekana.Domain;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
+using Tekana.Abstractions.Events;
 using Tekana.Grains.Hosting;
+using Tekana.Grains.Storage;
 
 namespace Tekana.Grains.Transfers;
 
@@ -18,7 +20,9 @@ namespace Tekana.Grains.Transfers;
 /// </summary>
 [StatelessWorker(MaxMovementsInFlight)]
 [CollectionAgeLimit(Minutes = 2)]
-public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider clock, PayeeTraffic traffic) : Grain, ILedgerGrain
+public sealed class LedgerGrain(
+    ITransactionClient transactions, MovementRecords records, MovementsInFlight running, TimeProvider clock, PayeeTraffic traffic)
+    : Grain, ILedgerGrain
 {
     /// <summary>
     /// Movements a silo runs at once for one ledger id (clients spread over <see cref="LedgerEntry.Keys"/> of them). A
@@ -39,10 +43,14 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         }
 
         var pending = Pending(request, clock.GetUtcNow());
-        var record = GrainFactory.Reference<ITransactionRecordGrain>(pending.Id);
         var started = clock.GetTimestamp();
         var type = request.Type.ToString().ToLowerInvariant();
+        using var alone = await running.EnterAsync(pending.Id);
         using var payee = traffic.Enter(pending.ToWalletId);
+        if (await Retry(() => Recorded(pending)) is { } recorded)
+        {
+            return Settled(recorded, retried: false, type, started);
+        }
         if (payee.Busy && await Batched(pending) is { } batched)
         {
             // A refusal in a batch is already recorded.
@@ -52,7 +60,13 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             try
             {
-                var run = await InTransaction(() => record.Run(pending));
+                if (attempt > 1 && await Recorded(pending) is { } earlier)
+                {
+                    // An earlier attempt committed after all (its outcome was in doubt), or a concurrent request under
+                    // the same key did.
+                    return Settled(earlier, retried: true, type, started);
+                }
+                var run = await InTransaction(() => Run(pending));
                 return Settled(run, retried: attempt > 1, type, started);
             }
             catch (Exception e) when (LedgerException.Find(e) is { } refusal)
@@ -67,7 +81,8 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                     FailureCode = refusal.Code,
                     FailureMessage = refusal.Message,
                 };
-                var stored = await Retry(() => InTransaction(() => record.RecordFailure(failed)));
+                var stored = await Retry(() => records.AddAsync(failed));
+                EnsureSameRequest(stored, pending);
                 // Another attempt under the same key may have stored its outcome first: that one is the answer.
                 var replayed = stored.CreatedAt != failed.CreatedAt || stored.Status != failed.Status;
                 if (!replayed)
@@ -85,6 +100,55 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
                 TekanaMetrics.MovementSettled(type, "busy", e.GetType().Name, clock.GetElapsedTime(started));
                 throw Busy(e);
             }
+        }
+    }
+
+    /// <remarks>
+    /// Both legs run from here, so that the transaction makes the fewest sequential calls: a wallet holds its lock from
+    /// its leg until the transaction prepares, and every call in between is time a busy wallet waits. Locks are taken
+    /// in <see cref="WalletLockOrder"/>. The first wallet called is the transaction's first writer, which Orleans makes
+    /// its manager: it carries the movement's record, written in the same database commit as its state (<see cref="MovementSettlements"/>).
+    /// </remarks>
+    private async Task<MovementRun> Run(TransactionRecord pending)
+    {
+        // A house wallet's leg goes to one of its shards; the record and the other leg name the house wallet itself.
+        var source = GrainFactory.Reference<IWalletGrain>(WalletIds.LegWallet(pending.FromWalletId, pending.Id));
+        var destination = GrainFactory.Reference<IWalletGrain>(WalletIds.LegWallet(pending.ToWalletId, pending.Id));
+        EntryResult debited, credited;
+        IWalletGrain first;
+        if (WalletLockOrder.DebitFirst(pending.FromWalletId, pending.ToWalletId))
+        {
+            debited = await source.Debit(MovementLegs.Debit(pending));
+            credited = await destination.Credit(MovementLegs.Credit(pending));
+            first = source;
+        }
+        else
+        {
+            credited = await destination.Credit(MovementLegs.Credit(pending));
+            debited = await source.Debit(MovementLegs.Debit(pending));
+            first = destination;
+        }
+        var completed = MovementLegs.Completed(pending, debited, credited);
+        await first.Settle([completed]);
+        return new MovementRun(completed, Replayed: false, [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()]);
+    }
+
+    /// <summary>The movement's record when its key was used before: the same request's outcome, replayed.</summary>
+    private async Task<MovementRun?> Recorded(TransactionRecord pending)
+    {
+        if (await records.FindAsync(pending.Id) is not { } existing)
+        {
+            return null;
+        }
+        EnsureSameRequest(existing, pending);
+        return new MovementRun(existing, Replayed: true, []);
+    }
+
+    internal static void EnsureSameRequest(TransactionRecord stored, TransactionRecord request)
+    {
+        if (stored.Fingerprint != request.Fingerprint)
+        {
+            throw new LedgerException(ErrorKind.IdempotencyConflict, "This idempotency key was already used for a different request.");
         }
     }
 
@@ -123,15 +187,11 @@ public sealed class LedgerGrain(ITransactionClient transactions, TimeProvider cl
         {
             throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
         }
-        var record = await Retry(() => InTransaction(() => GrainFactory.Reference<ITransactionRecordGrain>(transactionId).Get()));
+        var record = await Retry(() => records.FindAsync(transactionId));
         return record ?? throw new LedgerException(ErrorKind.TransactionNotFound, "The transaction does not exist.");
     }
 
-    /// <summary>
-    /// Runs a call to a movement's record in a transaction this worker starts and commits. Left to start its own, the
-    /// record would wait for the commit messages it sends itself, which a record deactivating with its silo's shutdown
-    /// no longer takes: the call, and every lock the transaction holds, would hang until the call times out.
-    /// </summary>
+    /// <summary>Runs a movement's calls in a transaction this worker starts and commits.</summary>
     private async Task<T> InTransaction<T>(Func<Task<T>> call)
     {
         T result = default!;

@@ -7,6 +7,7 @@ using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
 using Tekana.Grains.Hosting;
+using Tekana.Grains.Storage;
 
 namespace Tekana.Grains.Transfers;
 
@@ -14,8 +15,8 @@ namespace Tekana.Grains.Transfers;
 /// <para>
 /// A wallet that many pay at once (a merchant) takes one movement at a time: each holds the payee's lock from its
 /// credit until its transaction prepares, a chain of several grain calls. A batch takes that lock once for up to
-/// <see cref="MaxBatch"/> movements. Its transaction keeps the ledger's lock order: the movements' records first, then
-/// the payers one after the other and the payee at its place among them, by <see cref="WalletLockOrder"/>. Locks taken
+/// <see cref="MaxBatch"/> movements. Its transaction keeps the ledger's lock order: the payers one after the other and
+/// the payee at its place among them, by <see cref="WalletLockOrder"/>; the first of them carries the records. Locks taken
 /// at once could make a batch wait for a wallet while holding one that comes after it, which another transaction may be
 /// waiting for.
 /// </para>
@@ -23,17 +24,18 @@ namespace Tekana.Grains.Transfers;
 /// A payer's refusal (insufficient funds, a frozen wallet) is returned by <see cref="IWalletGrain.TryDebit"/> without
 /// aborting the batch: that movement is recorded as refused and the others go on. Anything else that fails (the payee
 /// refuses, an idempotency conflict, a transient abort) aborts the whole batch, and each of its movements then runs
-/// alone, where the ledger retries and records refusals as usual. Two batches may run at once: the second takes its
-/// records and the payers ahead of the payee while the first still holds the payee.
+/// alone, where the ledger retries and records refusals as usual. Two batches may run at once: the second takes the
+/// payers ahead of the payee while the first still holds the payee.
 /// </para>
 /// <para>
 /// A request that arrives again while its movement waits or runs here (a caller's retry) shares that movement's outcome,
 /// as a replay; under the same key with a different body it is left to run alone, where it is refused as a conflict.
-/// So no movement is ever in two batches at once, and two batches never wait for each other's records.
+/// So no movement is ever in two batches at once.
 /// </para>
 /// </remarks>
 [Reentrant]
-public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<PayeeBatchGrain> log) : Grain, IPayeeBatchGrain
+public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRecords records, ILogger<PayeeBatchGrain> log)
+    : Grain, IPayeeBatchGrain
 {
     public const int MaxBatch = 32;
     private const int MaxRunning = 2;
@@ -105,26 +107,37 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
 
     private async Task<MovementRun[]> RunBatchAsync(List<TransactionRecord> movements)
     {
+        // A movement recorded meanwhile (a request under the same key that ran alone) is replayed, not run again;
+        // under a different body the whole batch fails, and that movement, run alone, is refused as a conflict.
+        var existing = await Task.WhenAll(movements.Select(m => records.FindAsync(m.Id)));
+        for (var i = 0; i < movements.Count; i++)
+        {
+            if (existing[i] is { } stored)
+            {
+                LedgerGrain.EnsureSameRequest(stored, movements[i]);
+            }
+        }
         var runs = new MovementRun[movements.Count];
         await transactions.RunTransaction(TransactionOption.Create, async () =>
         {
-            var records = movements.Select(m => GrainFactory.Reference<ITransactionRecordGrain>(m.Id)).ToList();
-            var existing = await Task.WhenAll(movements.Select((m, i) => records[i].Open(m)));
             var debits = new LegOutcome?[movements.Count];
             var credits = new EntryResult?[movements.Count];
             var toCredit = new List<int>();
             var payee = GrainFactory.Reference<IWalletGrain>(PayeeId);
             var payeeLocked = false;
+            // The first wallet called manages the transaction's commit and carries the movements' records.
+            IWalletGrain? first = null;
 
             async Task CreditAsync()
             {
-                var posted = await payee.CreditMany([.. toCredit.Select(i => TransactionRecordGrain.CreditLeg(movements[i]))]);
+                var posted = await payee.CreditMany([.. toCredit.Select(i => MovementLegs.Credit(movements[i]))]);
                 for (var k = 0; k < toCredit.Count; k++)
                 {
                     credits[toCredit[k]] = posted[k];
                 }
                 toCredit.Clear();
                 payeeLocked = true;
+                first ??= payee;
             }
 
             // The wallets whose locks are taken: a house payer's leg goes to one of its shards.
@@ -138,8 +151,9 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
                     // The payee comes before this payer: take its lock now, crediting what is ready.
                     await CreditAsync();
                 }
-                var movement = movements[i];
-                debits[i] = await GrainFactory.Reference<IWalletGrain>(payers[i]).TryDebit(TransactionRecordGrain.DebitLeg(movement));
+                var payer = GrainFactory.Reference<IWalletGrain>(payers[i]);
+                debits[i] = await payer.TryDebit(MovementLegs.Debit(movements[i]));
+                first ??= payer;
                 if (debits[i]!.Posted is not null)
                 {
                     toCredit.Add(i);
@@ -150,7 +164,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
                 await CreditAsync();
             }
 
-            var settled = new List<Task>();
+            var settled = new List<TransactionRecord>();
             for (var i = 0; i < movements.Count; i++)
             {
                 if (existing[i] is { } replayed)
@@ -161,19 +175,13 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, ILogger<Pay
                 var movement = movements[i];
                 var outcome = debits[i]!;
                 var record = outcome.Posted is { } debited && credits[i] is { } credited
-                    ? movement with
-                    {
-                        FromSequence = debited.Sequence,
-                        FromBalanceAfter = debited.BalanceAfter,
-                        ToSequence = credited.Sequence,
-                        ToBalanceAfter = credited.BalanceAfter,
-                    }
+                    ? MovementLegs.Completed(movement, debited, credited)
                     : movement with { Status = MovementStatus.Failed, FailureCode = outcome.Refusal, FailureMessage = outcome.Message };
-                settled.Add(records[i].Settle(record));
+                settled.Add(record);
                 runs[i] = new MovementRun(record, Replayed: false,
                     [.. new[] { outcome.Posted?.Event, credits[i]?.Event }.OfType<LedgerEvent>()]);
             }
-            await Task.WhenAll(settled);
+            await first!.Settle([.. settled]);
         });
         return runs;
     }

@@ -6,7 +6,8 @@ namespace Tekana.Grains.Transfers;
 
 /// <summary>
 /// Which failures of a movement may be retried under the same idempotency key. Retrying is safe even when the
-/// outcome is in doubt: the movement's record joins every attempt, so an attempt that did commit is found by the next.
+/// outcome is in doubt: a movement's record commits with its legs, and every attempt looks for it first, so an attempt
+/// that did commit is found by the next.
 /// </summary>
 internal static class TransientFailures
 {
@@ -22,7 +23,8 @@ internal static class TransientFailures
             OrleansBrokenTransactionLockException or
             TimeoutException or
             SiloUnavailableException or
-            GatewayTooBusyException;
+            GatewayTooBusyException or
+            Npgsql.NpgsqlException;
 
     /// <summary>Exponential backoff with full jitter: 10 ms, 20 ms, ... capped at 320 ms.</summary>
     public static TimeSpan Backoff(int attempt) =>

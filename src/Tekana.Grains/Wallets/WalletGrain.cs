@@ -1,3 +1,4 @@
+using Orleans.Transactions;
 using Orleans.Transactions.Abstractions;
 using Tekana.Abstractions;
 using Tekana.Abstractions.Errors;
@@ -9,6 +10,7 @@ using Tekana.Domain.Errors;
 using Tekana.Domain.Wallets;
 using Tekana.Grains.Events;
 using Tekana.Grains.Hosting;
+using Tekana.Grains.Storage;
 
 namespace Tekana.Grains.Wallets;
 
@@ -17,11 +19,13 @@ public sealed class WalletGrain : Grain, IWalletGrain
     private readonly ITransactionalState<WalletState> _state;
     private readonly TimeProvider _clock;
     private readonly OutboxPump _outbox;
+    private readonly MovementSettlements _settlements;
 
     public WalletGrain([TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, TimeProvider clock)
     {
         _state = state;
         _clock = clock;
+        _settlements = new MovementSettlements(clock);
         _outbox = new OutboxPump(this, clock, TimeSpan.FromSeconds(2),
             () => GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore());
     }
@@ -32,6 +36,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        GrainContext.SetComponent(_settlements);
         // Whatever a previous activation left unpublished is read back from the committed outbox.
         RequestRecovery();
         return Task.CompletedTask;
@@ -119,6 +124,13 @@ public sealed class WalletGrain : Grain, IWalletGrain
         EnsureHouseWallet(s);
         return entries.Select(entry => PostCredit(s, entry)).ToArray();
     });
+
+    public Task Settle(TransactionRecord[] records)
+    {
+        // This wallet's leg came first: it manages the transaction's commit, and its storage writes the records with it.
+        _settlements.Add(TransactionContext.GetRequiredTransactionInfo().TransactionId, records);
+        return Task.CompletedTask;
+    }
 
     public Task<WalletView> Freeze() => Change(s => SetStatus(s, WalletStatus.Frozen) ? EventTypes.WalletFrozen : null);
 

@@ -63,6 +63,53 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_writes_movement_records_are_stored_with_it_and_not_at_all_when_it_fails()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(i => _writer.WriteAsync(Write($"s{i}", 0, i))));
+
+        // Queued together: s0 commits its record; s1 names a version it never had, so its record must not stay behind.
+        var writes = new[]
+        {
+            _writer.WriteAsync(Write("s0", 1, 10) with { Settled = [new SettledRecord("m0", [50])] }),
+            _writer.WriteAsync(Write("s1", 7, 11) with { Settled = [new SettledRecord("m1", [51])] }),
+            _writer.WriteAsync(Write("s2", 1, 12)),
+        };
+        Assert.Equal(2, await writes[0]);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => writes[1]);
+        Assert.Equal(2, await writes[2]);
+
+        var stored = await StoredAsync();
+        Assert.Equal((1L, (byte)50), stored["m0"]);
+        Assert.False(stored.ContainsKey("m1"));
+        Assert.Equal((1L, (byte)1), stored["s1"]);
+    }
+
+    [Fact]
+    public async Task A_record_already_stored_fails_every_write_carrying_records_in_its_batch_and_the_rest_commits()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(i => _writer.WriteAsync(Write($"d{i}", 0, i))));
+        await _writer.WriteAsync(Write("d0", 1, 20) with { Settled = [new SettledRecord("r0", [60])] });
+
+        // d1 settles r0 again (a second run of one movement); d2 settles a new record in the same statement; d3 none.
+        var writes = new[]
+        {
+            _writer.WriteAsync(Write("d1", 1, 21) with { Settled = [new SettledRecord("r0", [61])] }),
+            _writer.WriteAsync(Write("d2", 1, 22) with { Settled = [new SettledRecord("r2", [62])] }),
+            _writer.WriteAsync(Write("d3", 1, 23)),
+        };
+        await Assert.ThrowsAsync<InconsistentStateException>(() => writes[0]);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => writes[1]);
+        Assert.Equal(2, await writes[2]);
+
+        var stored = await StoredAsync();
+        Assert.Equal((1L, (byte)60), stored["r0"]);
+        Assert.False(stored.ContainsKey("r2"));
+        Assert.Equal((1L, (byte)1), stored["d1"]);
+        Assert.Equal((1L, (byte)2), stored["d2"]);
+        Assert.Equal((2L, (byte)23), stored["d3"]);
+    }
+
+    [Fact]
     public async Task Rewriting_a_grain_leaves_every_index_untouched_so_that_its_row_is_updated_in_place()
     {
         // A heap-only (in-place) update needs free room on the page and no indexed column that changes.

@@ -1,9 +1,16 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Transactions;
 using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
+using Tekana.Grains.Transfers;
 
 namespace Tekana.IntegrationTests.Transfers;
 
@@ -124,6 +131,40 @@ public sealed class MovementTests(ClusterFixture fixture)
         Assert.Equal(750, await Client.Balance(alice));
         Assert.Equal(250, await Client.Balance(bob));
         RecordAssert.Same(results[0], await Client.GetGrain<ILedgerGrain>(0).GetTransaction(results[0].Id));
+    }
+
+    [Fact]
+    public async Task A_record_kept_by_a_movement_record_grain_before_records_moved_still_answers_its_key()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 1_000));
+        var request = Ledger.Transfer(alice, bob, 300);
+        var kept = LedgerGrain.Pending(request, DateTimeOffset.UtcNow.AddDays(-1)) with { FromSequence = 9, ToSequence = 4, FromBalanceAfter = 1, ToBalanceAfter = 2 };
+
+        // The row the record grain's transactional state left: the committed state of grain "transactionrecord/<id>".
+        var silo = fixture.Cluster.GetActiveSilos().First().ServiceProvider;
+        var payload = silo.GetRequiredService<Serializer>().SerializeToArray(new TransactionalStateRecord<TransactionRecordState>
+        {
+            CommittedState = new TransactionRecordState { Record = kept },
+            CommittedSequenceId = 1,
+        });
+        await using (var database = NpgsqlDataSource.Create(fixture.ConnectionString))
+        await using (var insert = database.CreateCommand(
+            "INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload) VALUES ($1, 'transactionrecord', $2, 'record', 1, $3)"))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = silo.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId });
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = kept.Id });
+            insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var replay = await Client.GetGrain<ILedgerGrain>(0).Execute(request);
+        Assert.True(replay.Replayed);
+        RecordAssert.Same(kept, replay.Record);
+        RecordAssert.Same(kept, await Client.GetGrain<ILedgerGrain>(0).GetTransaction(kept.Id));
+        Assert.Equal(1_000, await Client.Balance(alice));
+        Assert.Equal(0, await Client.Balance(bob));
     }
 
     [Theory]

@@ -6,22 +6,22 @@ using Orleans.Transactions.Abstractions;
 namespace Tekana.Grains.Storage;
 
 /// <summary>
-/// Transactional state storage for the ledger on PostgreSQL: each grain's Orleans transactional record (committed
-/// state, pending prepares, metadata) as one row in Orleans' binary format, read through the silo's
-/// <see cref="GroupReader"/> and written through its <see cref="GroupCommitWriter"/>. The ETag is the row's version.
+/// Transactional state storage for the ledger: each grain's Orleans transactional record (committed state, pending
+/// prepares, metadata) as one row in Orleans' binary format, in the silo's <see cref="IStateRows"/> (PostgreSQL, or
+/// memory on the embedded default). The ETag is the row's version.
 /// </summary>
-internal sealed class PostgresTransactionalStateStorage<TState>(
-    GroupReader reader, GroupCommitWriter writer, Serializer serializer, GrainId grain, string stateName)
+internal sealed class LedgerStateStorage<TState>(IStateRows rows, Serializer serializer, IGrainContext grain, string stateName)
     : ITransactionalStateStorage<TState> where TState : class, new()
 {
-    private readonly string _type = grain.Type.ToString()!;
-    private readonly string _key = grain.Key.ToString()!;
+    private readonly string _type = grain.GrainId.Type.ToString()!;
+    private readonly string _key = grain.GrainId.Key.ToString()!;
     private TransactionalStateRecord<TState> _record = new();
     private long _version;
 
     public async Task<TransactionalStorageLoadResponse<TState>> Load()
     {
-        if (await reader.ReadAsync(new StateRead(_type, _key, stateName)) is { } stored)
+        grain.GetComponent<MovementSettlements>()?.Clear();
+        if (await rows.ReadAsync(new StateRead(_type, _key, stateName)) is { } stored)
         {
             _version = stored.Version;
             _record = serializer.Deserialize<TransactionalStateRecord<TState>>(stored.Payload) ?? new();
@@ -75,17 +75,22 @@ internal sealed class PostgresTransactionalStateStorage<TState>(
             record.CommittedState = pending[at].State;
             pending.RemoveRange(0, at + 1);
         }
-        _version = await writer.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record)));
+        var settlements = grain.GetComponent<MovementSettlements>();
+        var settled = settlements?.Due(metadata.CommitRecords, (statesToPrepare ?? []).Select(p => p.TransactionId)) ?? [];
+        _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record))
+        {
+            Settled = [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))],
+        });
+        settlements?.Written(settled.Select(s => s.Transaction).Distinct());
         return ETag!;
     }
 
     private string? ETag => _version == 0 ? null : _version.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>Creates <see cref="PostgresTransactionalStateStorage{TState}"/> for the transactional states of one storage name.</summary>
-internal sealed class PostgresTransactionalStateStorageFactory(
-    GroupReader reader, GroupCommitWriter writer, Serializer serializer) : ITransactionalStateStorageFactory
+/// <summary>Creates <see cref="LedgerStateStorage{TState}"/> for the ledger's transactional states.</summary>
+internal sealed class LedgerStateStorageFactory(IStateRows rows, Serializer serializer) : ITransactionalStateStorageFactory
 {
     public ITransactionalStateStorage<TState> Create<TState>(string stateName, IGrainContext context) where TState : class, new() =>
-        new PostgresTransactionalStateStorage<TState>(reader, writer, serializer, context.GrainId, stateName);
+        new LedgerStateStorage<TState>(rows, serializer, context, stateName);
 }

@@ -1,0 +1,58 @@
+using Orleans.Serialization;
+using Orleans.Storage;
+using Orleans.Transactions;
+using Orleans.Transactions.Abstractions;
+using Tekana.Abstractions.Transfers;
+using Tekana.Grains.Transfers;
+
+namespace Tekana.Grains.Storage;
+
+/// <summary>
+/// Movement records, one row each, keyed by the movement's id (its scope and idempotency key). A completed movement's
+/// record is written in the commit of its transaction (<see cref="ISettlesMovements"/>); a refused one's on its own,
+/// once: the first record stored under an id is the answer for every later request with that key.
+/// </summary>
+public sealed class MovementRecords
+{
+    private readonly IStateRows _rows;
+    private readonly Serializer _serializer;
+
+    internal MovementRecords(IStateRows rows, Serializer serializer)
+    {
+        _rows = rows;
+        _serializer = serializer;
+    }
+
+    public const string GrainType = "movement";
+    public const string StateName = "record";
+
+    /// <summary>Where a movement's record was kept before records were written with their transaction: its grain's state.</summary>
+    private const string EarlierGrainType = "transactionrecord";
+
+    public async Task<TransactionRecord?> FindAsync(string id)
+    {
+        var current = _rows.ReadAsync(new StateRead(GrainType, id, StateName));
+        var earlier = _rows.ReadAsync(new StateRead(EarlierGrainType, id, StateName));
+        if (await current is { } stored)
+        {
+            return _serializer.Deserialize<TransactionRecord>(stored.Payload);
+        }
+        return await earlier is { } kept
+            ? _serializer.Deserialize<TransactionalStateRecord<TransactionRecordState>>(kept.Payload)?.CommittedState?.Record
+            : null;
+    }
+
+    /// <summary>Stores a refused movement's record unless the id already has one; returns the one that stands.</summary>
+    public async Task<TransactionRecord> AddAsync(TransactionRecord record)
+    {
+        try
+        {
+            await _rows.WriteAsync(new StateWrite(GrainType, record.Id, StateName, 0, _serializer.SerializeToArray(record)));
+            return record;
+        }
+        catch (InconsistentStateException)
+        {
+            return await FindAsync(record.Id) ?? throw new InvalidOperationException($"The record of {record.Id} exists and cannot be read.");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using Orleans.Storage;
+
+namespace Tekana.Grains.Storage;
+
+/// <summary>
+/// The ledger's state rows: one per grain state or movement record, each write conditional on the version it read
+/// (0: the row must not exist yet). A write's <see cref="StateWrite.Settled"/> records are stored with it or not at all,
+/// and a record that already exists fails the write.
+/// </summary>
+internal interface IStateRows
+{
+    Task<StoredState?> ReadAsync(StateRead read);
+
+    /// <summary>The row's new version; <see cref="InconsistentStateException"/> when the row moved on, or a record exists.</summary>
+    Task<long> WriteAsync(StateWrite write);
+}
+
+/// <summary>The rows in PostgreSQL, through the silo's group reads and group commits.</summary>
+internal sealed class PostgresStateRows(GroupReader reader, GroupCommitWriter writer) : IStateRows
+{
+    public Task<StoredState?> ReadAsync(StateRead read) => reader.ReadAsync(read);
+
+    public Task<long> WriteAsync(StateWrite write) => writer.WriteAsync(write);
+}
+
+/// <summary>The rows in this process, for the embedded default: the same rules, gone when the process ends.</summary>
+internal sealed class MemoryStateRows : IStateRows
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string, string, string), StoredState> _rows = [];
+
+    public Task<StoredState?> ReadAsync(StateRead read)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_rows.GetValueOrDefault(read.Row));
+        }
+    }
+
+    public Task<long> WriteAsync(StateWrite write)
+    {
+        lock (_lock)
+        {
+            var stored = _rows.GetValueOrDefault(write.Row)?.Version ?? 0;
+            if (stored != write.ExpectedVersion)
+            {
+                return Task.FromException<long>(new InconsistentStateException(
+                    $"The stored state of {write.GrainType}/{write.GrainKey} is no longer at version {write.ExpectedVersion}."));
+            }
+            var records = write.Settled.Select(r => (Row: (MovementRecords.GrainType, r.Id, MovementRecords.StateName), r.Payload)).ToList();
+            if (records.Any(r => _rows.ContainsKey(r.Row)))
+            {
+                return Task.FromException<long>(new InconsistentStateException(
+                    $"A movement settled by {write.GrainType}/{write.GrainKey} is already recorded."));
+            }
+            foreach (var (row, payload) in records)
+            {
+                _rows[row] = new StoredState(1, payload);
+            }
+            _rows[write.Row] = new StoredState(stored + 1, write.Payload);
+            return Task.FromResult(stored + 1);
+        }
+    }
+}
