@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Orleans.Runtime;
 using Orleans.Runtime.Messaging;
+using Orleans.Transactions;
 using Tekana.Abstractions.Errors;
 
 namespace Tekana.Api.Hosting;
@@ -36,6 +37,28 @@ public static class ClusterRetry
             }
         }
     }
+
+    /// <summary>
+    /// A read in a transaction of its own, tried again when that transaction aborts: a read that saw a wallet's
+    /// prepared write aborts with it (a cascading abort), and a movement's second run under a key that another silo
+    /// is running aborts in its commit. Nothing was changed, so another attempt is always safe.
+    /// </summary>
+    public static async Task<T> Read<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await Idempotent(call, cancellationToken);
+            }
+            catch (OrleansTransactionAbortedException) when (attempt < MaxReadAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), cancellationToken);
+            }
+        }
+    }
+
+    private const int MaxReadAttempts = 5;
 
     /// <summary>The attempt's fate is unknown or it never ran: a silo or connection went away, or no answer came.</summary>
     public static bool IsLostAttempt(Exception e) => LedgerException.Find(e) is null && e is

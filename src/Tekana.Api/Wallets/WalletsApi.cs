@@ -3,6 +3,7 @@ using Tekana.Abstractions;
 using Tekana.Abstractions.Wallets;
 using Tekana.Api.Auth;
 using Tekana.Api.Errors;
+using Tekana.Api.Hosting;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Wallets;
 
@@ -26,13 +27,13 @@ public static class WalletsApi
     }
 
     /// <summary>Loads a wallet the caller may see: their own, or any for staff. Anything else is "not found".</summary>
-    internal static async Task<WalletView?> Visible(string id, ClaimsPrincipal user, IClusterClient cluster)
+    internal static async Task<WalletView?> Visible(string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken = default)
     {
         if (!WalletIds.IsWellFormed(id) || (user.IsCustomer() && WalletIds.TryParseHouse(id, out _, out _)))
         {
             return null;
         }
-        var wallet = await cluster.Reference<IWalletGrain>(id).Get();
+        var wallet = await ClusterRetry.Read(() => cluster.Reference<IWalletGrain>(id).Get(), cancellationToken);
         return user.IsStaff() || (user.IsCustomer() && wallet.OwnerId == user.Subject()) ? wallet : null;
     }
 
