@@ -11,10 +11,18 @@ internal sealed record StateWrite(string GrainType, string GrainKey, string Stat
 {
     public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Movement records written with this state, in the same commit, or not at all (<see cref="ISettlesMovements"/>).</summary>
+    /// <summary>Movement records written with this state, in the same commit, or not at all (<see cref="MovementSettlements"/>).</summary>
     public IReadOnlyList<SettledRecord> Settled { get; init; } = [];
 
     public override void Fail(Exception failure) => Done.TrySetException(failure);
+
+    /// <summary>The failure of a write whose row is no longer at <see cref="ExpectedVersion"/>.</summary>
+    public InconsistentStateException Stale() =>
+        new($"The stored state of {GrainType}/{GrainKey} is no longer at version {ExpectedVersion}.");
+
+    /// <summary>The failure of a write carrying a movement record that is already stored.</summary>
+    public InconsistentStateException AlreadyRecorded(Exception? cause = null) =>
+        new($"A movement settled by {GrainType}/{GrainKey} is already recorded.", cause);
 }
 
 /// <summary>A movement's record, stored under <see cref="MovementRecords.GrainType"/> with its id as key.</summary>
@@ -83,8 +91,7 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
             // aborts and is retried, finding the record), and the rest of the batch goes again.
             foreach (var write in batch.Where(w => w.Settled.Count > 0))
             {
-                write.Done.TrySetException(new InconsistentStateException(
-                    $"A movement settled by {write.GrainType}/{write.GrainKey} is already recorded.", e));
+                write.Done.TrySetException(write.AlreadyRecorded(e));
             }
             var rest = batch.Where(w => w.Settled.Count == 0).ToList();
             if (rest.Count > 0)
@@ -125,8 +132,7 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
             }
             else
             {
-                write.Done.TrySetException(new InconsistentStateException(
-                    $"The stored state of {write.GrainType}/{write.GrainKey} is no longer at version {write.ExpectedVersion}."));
+                write.Done.TrySetException(write.Stale());
             }
         }
     }

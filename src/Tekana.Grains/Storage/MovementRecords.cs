@@ -9,7 +9,7 @@ namespace Tekana.Grains.Storage;
 
 /// <summary>
 /// Movement records, one row each, keyed by the movement's id (its scope and idempotency key). A completed movement's
-/// record is written in the commit of its transaction (<see cref="ISettlesMovements"/>); a refused one's on its own,
+/// record is written in the commit of its transaction (<see cref="MovementSettlements"/>); a refused one's on its own,
 /// once: the first record stored under an id is the answer for every later request with that key.
 /// </summary>
 public sealed class MovementRecords

@@ -44,14 +44,12 @@ internal sealed class MemoryStateRows : IStateRows
             var stored = _rows.GetValueOrDefault(write.Row)?.Version ?? 0;
             if (stored != write.ExpectedVersion)
             {
-                return Task.FromException<long>(new InconsistentStateException(
-                    $"The stored state of {write.GrainType}/{write.GrainKey} is no longer at version {write.ExpectedVersion}."));
+                return Task.FromException<long>(write.Stale());
             }
             var records = write.Settled.Select(r => (Row: (MovementRecords.GrainType, r.Id, MovementRecords.StateName), r.Payload)).ToList();
             if (records.Any(r => _rows.ContainsKey(r.Row)))
             {
-                return Task.FromException<long>(new InconsistentStateException(
-                    $"A movement settled by {write.GrainType}/{write.GrainKey} is already recorded."));
+                return Task.FromException<long>(write.AlreadyRecorded());
             }
             foreach (var (row, payload) in records)
             {

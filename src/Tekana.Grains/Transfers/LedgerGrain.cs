@@ -1,13 +1,13 @@
 using Orleans.Concurrency;
 using Tekana.Abstractions;
 using Tekana.Abstractions.Errors;
+using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
-using Tekana.Abstractions.Events;
 using Tekana.Grains.Hosting;
 using Tekana.Grains.Storage;
 
