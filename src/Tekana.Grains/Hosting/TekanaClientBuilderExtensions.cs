@@ -23,7 +23,7 @@ public static class TekanaClientBuilderExtensions
         });
         builder.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = cluster.ClientRebalancePeriod);
         builder.UseTransactions();
-        builder.Services.AddTekanaExceptionSerialization();
+        builder.Services.AddTekanaExceptionSerialization().AddTekanaReferenceCopiers();
         return builder;
     }
 }

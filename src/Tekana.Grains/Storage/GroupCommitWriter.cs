@@ -41,35 +41,47 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
     // both match the one row the statement updates, and both would pass for written.
     : GroupedRoundTrips<StateWrite>(oneRequestPerRow: true, "group commit", log)
 {
-    // A movement record is inserted only with the write that carries it (written) and has no ON CONFLICT: a record
-    // already there fails the whole statement, and nothing of it is stored.
+    // A write whose records include one already stored (a movement run again after it committed, here or by a former
+    // record grain) is left out of the statement and fails alone: it changes nothing, and the rest of the batch
+    // commits; its n comes back with version -1. A record is inserted only with the write that carries it (written)
+    // and without ON CONFLICT: one that another statement stores after this one's snapshot fails the whole statement,
+    // and nothing of it is stored.
     private const string Sql = """
         WITH input AS (
             SELECT * FROM unnest(@types, @keys, @names, @versions, @payloads) WITH ORDINALITY
                 AS i(grain_type, grain_key, state_name, version, payload, n)),
+        records AS (
+            SELECT * FROM unnest(@record_owners, @record_ids, @record_payloads) AS r(n, id, payload)),
+        recorded AS (
+            SELECT DISTINCT r.n FROM records r JOIN tekana_transactional_state s
+                ON s.service_id = @service AND s.grain_type IN (@record_type, @earlier_record_type)
+               AND s.grain_key = r.id AND s.state_name = @record_state),
         updated AS (
             UPDATE tekana_transactional_state s
                SET version = s.version + 1, payload = i.payload, modified_at = now()
               FROM input i
              WHERE i.version > 0 AND s.service_id = @service AND s.grain_type = i.grain_type
                AND s.grain_key = i.grain_key AND s.state_name = i.state_name AND s.version = i.version
-            RETURNING s.grain_type, s.grain_key, s.state_name, s.version, i.n),
+               AND i.n NOT IN (SELECT n FROM recorded)
+            RETURNING s.version, i.n),
         inserted AS (
             INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
-            SELECT @service, i.grain_type, i.grain_key, i.state_name, 1, i.payload FROM input i WHERE i.version = 0
+            SELECT @service, i.grain_type, i.grain_key, i.state_name, 1, i.payload FROM input i
+             WHERE i.version = 0 AND i.n NOT IN (SELECT n FROM recorded)
             ON CONFLICT DO NOTHING
             RETURNING grain_type, grain_key, state_name, version),
         written AS (
-            SELECT * FROM updated
+            SELECT version, n FROM updated
             UNION ALL
-            SELECT w.grain_type, w.grain_key, w.state_name, w.version, i.n
-              FROM inserted w JOIN input i USING (grain_type, grain_key, state_name)),
+            SELECT w.version, i.n FROM inserted w JOIN input i USING (grain_type, grain_key, state_name)),
         settled AS (
             INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
             SELECT @service, @record_type, r.id, @record_state, 1, r.payload
-              FROM unnest(@record_owners, @record_ids, @record_payloads) AS r(n, id, payload)
+              FROM records r
              WHERE r.n IN (SELECT n FROM written))
-        SELECT grain_type, grain_key, state_name, version FROM written
+        SELECT n, version FROM written
+        UNION ALL
+        SELECT n, -1 FROM recorded
         """;
 
     internal Task<long> WriteAsync(StateWrite write)
@@ -86,9 +98,10 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && batch.Any(w => w.Settled.Count > 0))
         {
-            // A movement already has its record: a second run of it (a retry racing the first) must not commit. Which
-            // write carried it is unknown, so every write that carries records fails (each of their transactions
-            // aborts and is retried, finding the record), and the rest of the batch goes again.
+            // Another statement stored a record of this batch after this one began (two runs of a movement racing on
+            // two silos), or two writes of this batch carry the same one: the second run must not commit. Which write
+            // carried it is unknown, so every write that carries records fails (each of their transactions aborts and
+            // is retried, finding the record), and the rest of the batch goes again.
             foreach (var write in batch.Where(w => w.Settled.Count > 0))
             {
                 write.Done.TrySetException(write.AlreadyRecorded(e));
@@ -113,26 +126,30 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
         var records = batch.SelectMany((w, i) => w.Settled.Select(r => (Owner: (long)i + 1, Record: r))).ToList();
         command.Parameters.AddWithValue("record_type", MovementRecords.GrainType);
         command.Parameters.AddWithValue("record_state", MovementRecords.StateName);
+        command.Parameters.AddWithValue("earlier_record_type", MovementRecords.EarlierGrainType);
         command.Parameters.Add(new NpgsqlParameter<long[]>("record_owners", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. records.Select(r => r.Owner)] });
         command.Parameters.Add(new NpgsqlParameter<string[]>("record_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. records.Select(r => r.Record.Id)] });
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("record_payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = [.. records.Select(r => r.Record.Payload)] });
-        var written = new Dictionary<(string, string, string), long>();
+        // The statement answers each write by its place in the batch: its new version, or -1 when it carries a record
+        // already stored; a write it does not answer (0) was stale.
+        var answers = new long[batch.Count];
         await using (var reader = await command.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
-                written[(reader.GetString(0), reader.GetString(1), reader.GetString(2))] = reader.GetInt64(3);
+                answers[reader.GetInt64(0) - 1] = reader.GetInt64(1);
             }
         }
-        foreach (var write in batch)
+        for (var i = 0; i < batch.Count; i++)
         {
-            if (written.TryGetValue(write.Row, out var version))
+            var write = batch[i];
+            if (answers[i] > 0)
             {
-                write.Done.TrySetResult(version);
+                write.Done.TrySetResult(answers[i]);
             }
             else
             {
-                write.Done.TrySetException(write.Stale());
+                write.Done.TrySetException(answers[i] < 0 ? write.AlreadyRecorded() : write.Stale());
             }
         }
     }

@@ -26,8 +26,11 @@ public sealed class MovementRecords
     public const string GrainType = "movement";
     public const string StateName = "record";
 
-    /// <summary>Where a movement's record was kept before records were written with their transaction: its grain's state.</summary>
-    private const string EarlierGrainType = "transactionrecord";
+    /// <summary>
+    /// Where a movement's record was kept before records were written with their transaction: its grain's state, under
+    /// the same key and state name. A record there also fails a second run's commit.
+    /// </summary>
+    internal const string EarlierGrainType = "transactionrecord";
 
     public async Task<TransactionRecord?> FindAsync(string id)
     {

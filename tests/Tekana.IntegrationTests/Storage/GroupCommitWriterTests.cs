@@ -8,12 +8,14 @@ namespace Tekana.IntegrationTests.Storage;
 /// <summary>The group-commit writer against PostgreSQL: every grain's write keeps its own version check.</summary>
 public sealed class GroupCommitWriterTests : IAsyncLifetime
 {
+    private string _connectionString = null!;
     private NpgsqlDataSource _database = null!;
     private GroupCommitWriter _writer = null!;
 
     public async Task InitializeAsync()
     {
-        _database = PostgresConnections.CreateCustomPlanDataSource(await TestDatabase.CreateAsync("groupcommit"), GroupCommitWriter.MaxConcurrentRoundTrips + 1);
+        _connectionString = await TestDatabase.CreateAsync("groupcommit");
+        _database = PostgresConnections.CreateCustomPlanDataSource(_connectionString, GroupCommitWriter.MaxConcurrentRoundTrips + 1);
         _writer = new GroupCommitWriter(_database, "service", NullLogger<GroupCommitWriter>.Instance);
     }
 
@@ -85,28 +87,77 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_record_already_stored_fails_every_write_carrying_records_in_its_batch_and_the_rest_commits()
+    public async Task A_record_already_stored_fails_only_the_write_carrying_it_and_the_rest_commits()
     {
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(i => _writer.WriteAsync(Write($"d{i}", 0, i))));
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => _writer.WriteAsync(Write($"d{i}", 0, i))));
         await _writer.WriteAsync(Write("d0", 1, 20) with { Settled = [new SettledRecord("r0", [60])] });
+        await using (var kept = _database.CreateCommand(
+            "INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload) VALUES ('service', $1, 'r4', $2, 1, '\\x00')"))
+        {
+            kept.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.EarlierGrainType });
+            kept.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.StateName });
+            await kept.ExecuteNonQueryAsync();
+        }
 
-        // d1 settles r0 again (a second run of one movement); d2 settles a new record in the same statement; d3 none.
+        // d1 settles r0 again (a second run of one movement) with a new one; d2 settles a new record in the same
+        // statement; d3 none; d4 settles r4, kept by a former movement record grain.
         var writes = new[]
         {
-            _writer.WriteAsync(Write("d1", 1, 21) with { Settled = [new SettledRecord("r0", [61])] }),
+            _writer.WriteAsync(Write("d1", 1, 21) with { Settled = [new SettledRecord("r1", [61]), new SettledRecord("r0", [61])] }),
             _writer.WriteAsync(Write("d2", 1, 22) with { Settled = [new SettledRecord("r2", [62])] }),
             _writer.WriteAsync(Write("d3", 1, 23)),
+            _writer.WriteAsync(Write("d4", 1, 24) with { Settled = [new SettledRecord("r4", [64])] }),
         };
+        var refused = await Assert.ThrowsAsync<InconsistentStateException>(() => writes[0]);
+        Assert.Contains("already recorded", refused.Message);
+        Assert.Equal(2, await writes[1]);
+        Assert.Equal(2, await writes[2]);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => writes[3]);
+
+        var stored = await StoredAsync();
+        Assert.Equal((1L, (byte)60), stored["r0"]);
+        Assert.False(stored.ContainsKey("r1"));
+        Assert.Equal((1L, (byte)62), stored["r2"]);
+        Assert.Equal((1L, (byte)1), stored["d1"]);
+        Assert.Equal((2L, (byte)22), stored["d2"]);
+        Assert.Equal((2L, (byte)23), stored["d3"]);
+        Assert.Equal((1L, (byte)4), stored["d4"]);
+        await using var records = _database.CreateCommand("SELECT count(*) FROM tekana_transactional_state WHERE grain_type = $1");
+        records.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.GrainType });
+        Assert.Equal(2L, await records.ExecuteScalarAsync()); // r0 and r2
+    }
+
+    [Fact]
+    public async Task Two_writes_of_one_batch_carrying_the_same_new_record_both_fail_and_the_rest_commits()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(i => _writer.WriteAsync(Write($"t{i}", 0, i))).Append(_writer.WriteAsync(Write("h", 0, 0))));
+
+        // Two runs of one movement settled by two wallets at once: neither may commit, as which one stored the record
+        // first cannot be told apart within the statement. A write held on a row lock keeps the writer's one round
+        // trip busy, so that the next three queue into the same statement.
+        Task<long> held;
+        Task<long>[] writes;
+        await using (await HoldRowAsync("h"))
+        {
+            held = _writer.WriteAsync(Write("h", 1, 1));
+            await UntilAStatementWaitsForALockAsync();
+            writes =
+            [
+                _writer.WriteAsync(Write("t0", 1, 30) with { Settled = [new SettledRecord("twice", [70])] }),
+                _writer.WriteAsync(Write("t1", 1, 31) with { Settled = [new SettledRecord("twice", [71])] }),
+                _writer.WriteAsync(Write("t2", 1, 32)),
+            ];
+        }
+        Assert.Equal(2, await held);
         await Assert.ThrowsAsync<InconsistentStateException>(() => writes[0]);
         await Assert.ThrowsAsync<InconsistentStateException>(() => writes[1]);
         Assert.Equal(2, await writes[2]);
 
         var stored = await StoredAsync();
-        Assert.Equal((1L, (byte)60), stored["r0"]);
-        Assert.False(stored.ContainsKey("r2"));
-        Assert.Equal((1L, (byte)1), stored["d1"]);
-        Assert.Equal((1L, (byte)2), stored["d2"]);
-        Assert.Equal((2L, (byte)23), stored["d3"]);
+        Assert.False(stored.ContainsKey("twice"));
+        Assert.Equal((1L, (byte)0), stored["t0"]);
+        Assert.Equal((1L, (byte)1), stored["t1"]);
+        Assert.Equal((2L, (byte)32), stored["t2"]);
     }
 
     [Fact]
@@ -122,6 +173,34 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
         Assert.True(await reader.ReadAsync());
         Assert.Equal(["tekana_transactional_state_pkey"], reader.GetFieldValue<string[]>(0));
         Assert.Contains("fillfactor=70", reader.GetFieldValue<string[]>(1));
+    }
+
+    /// <summary>Locks a grain's row from another connection until disposed.</summary>
+    private async Task<IAsyncDisposable> HoldRowAsync(string key)
+    {
+        var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT 1 FROM tekana_transactional_state WHERE grain_key = @key FOR UPDATE", connection, transaction);
+        command.Parameters.AddWithValue("key", key);
+        await command.ExecuteScalarAsync();
+        return connection;
+    }
+
+    private async Task UntilAStatementWaitsForALockAsync()
+    {
+        for (var waited = TimeSpan.Zero; waited < TimeSpan.FromSeconds(10); waited += TimeSpan.FromMilliseconds(20))
+        {
+            await using var command = _database.CreateCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+            if ((long)(await command.ExecuteScalarAsync())! > 0)
+            {
+                return;
+            }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException("No statement came to wait for the held row.");
     }
 
     private static StateWrite Write(string key, long version, int payload) => new("wallet", key, "wallet", version, [(byte)payload]);

@@ -24,7 +24,7 @@ public sealed class MemoryStateRowsTests
         await _rows.WriteAsync(Write("b", 0, 1) with { Settled = [new SettledRecord("m1", [10])] });
         Assert.True(Same(new StoredState(1, [10]), await Record("m1")));
 
-        // A stale write and a write settling m1 again both fail, and neither leaves its records behind.
+        // A stale write and a write settling m1 again both fail alone, and neither leaves its records behind.
         await Assert.ThrowsAsync<InconsistentStateException>(() => _rows.WriteAsync(Write("b", 5, 2) with { Settled = [new SettledRecord("m2", [20])] }));
         await Assert.ThrowsAsync<InconsistentStateException>(() => _rows.WriteAsync(
             Write("b", 1, 3) with { Settled = [new SettledRecord("m3", [30]), new SettledRecord("m1", [11])] }));
@@ -32,6 +32,8 @@ public sealed class MemoryStateRowsTests
         Assert.Null(await Record("m3"));
         Assert.True(Same(new StoredState(1, [10]), await Record("m1")));
         Assert.True(Same(new StoredState(1, [1]), await _rows.ReadAsync(new StateRead("wallet", "b", "wallet"))));
+        Assert.Equal(2, await _rows.WriteAsync(Write("b", 1, 4) with { Settled = [new SettledRecord("m4", [40])] }));
+        Assert.True(Same(new StoredState(1, [40]), await Record("m4")));
     }
 
     private Task<StoredState?> Record(string id) => _rows.ReadAsync(new StateRead(MovementRecords.GrainType, id, MovementRecords.StateName));
