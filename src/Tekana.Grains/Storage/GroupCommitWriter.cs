@@ -54,7 +54,7 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
             SELECT * FROM unnest(@record_owners, @record_ids, @record_payloads) AS r(n, id, payload)),
         recorded AS (
             SELECT DISTINCT r.n FROM records r JOIN tekana_transactional_state s
-                ON s.service_id = @service AND s.grain_type IN (@record_type, @earlier_record_type)
+                ON s.service_id = @service AND s.grain_type = ANY(@record_types)
                AND s.grain_key = r.id AND s.state_name = @record_state),
         updated AS (
             UPDATE tekana_transactional_state s
@@ -126,7 +126,7 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
         var records = batch.SelectMany((w, i) => w.Settled.Select(r => (Owner: (long)i + 1, Record: r))).ToList();
         command.Parameters.AddWithValue("record_type", MovementRecords.GrainType);
         command.Parameters.AddWithValue("record_state", MovementRecords.StateName);
-        command.Parameters.AddWithValue("earlier_record_type", MovementRecords.EarlierGrainType);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("record_types", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = MovementRecords.RecordGrainTypes });
         command.Parameters.Add(new NpgsqlParameter<long[]>("record_owners", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. records.Select(r => r.Owner)] });
         command.Parameters.Add(new NpgsqlParameter<string[]>("record_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. records.Select(r => r.Record.Id)] });
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("record_payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = [.. records.Select(r => r.Record.Payload)] });

@@ -32,6 +32,9 @@ public sealed class MovementRecords
     /// </summary>
     internal const string EarlierGrainType = "transactionrecord";
 
+    /// <summary>Every grain type whose state under a movement's id means the movement is already recorded.</summary>
+    internal static readonly string[] RecordGrainTypes = [GrainType, EarlierGrainType];
+
     public async Task<TransactionRecord?> FindAsync(string id)
     {
         var current = _rows.ReadAsync(new StateRead(GrainType, id, StateName));

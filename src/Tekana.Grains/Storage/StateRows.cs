@@ -47,7 +47,7 @@ internal sealed class MemoryStateRows : IStateRows
                 return Task.FromException<long>(write.Stale());
             }
             var records = write.Settled.Select(r => (Row: (MovementRecords.GrainType, r.Id, MovementRecords.StateName), r.Payload)).ToList();
-            if (records.Any(r => _rows.ContainsKey(r.Row) || _rows.ContainsKey((MovementRecords.EarlierGrainType, r.Row.Id, MovementRecords.StateName))))
+            if (write.Settled.Any(r => MovementRecords.RecordGrainTypes.Any(type => _rows.ContainsKey((type, r.Id, MovementRecords.StateName)))))
             {
                 return Task.FromException<long>(write.AlreadyRecorded());
             }
