@@ -23,7 +23,7 @@ public static class TekanaClientBuilderExtensions
         });
         builder.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = cluster.ClientRebalancePeriod);
         builder.UseTransactions();
-        builder.Services.AddTekanaExceptionSerialization().AddTekanaReferenceCopiers();
+        builder.Services.AddTekanaExceptionSerialization().AddTekanaReflectionCaches();
         return builder;
     }
 }

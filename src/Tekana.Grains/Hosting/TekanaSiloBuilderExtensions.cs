@@ -128,7 +128,7 @@ public static class TekanaSiloBuilderExtensions
 #pragma warning disable ORLEANSEXP003 // experimental in Orleans 10; the alternative wedges wallets when a silo dies
         builder.AddDistributedGrainDirectory();
 #pragma warning restore ORLEANSEXP003
-        builder.Services.AddTekanaExceptionSerialization().AddTekanaReferenceCopiers();
+        builder.Services.AddTekanaExceptionSerialization().AddTekanaReflectionCaches();
         builder.Services.Configure<TransactionalStateOptions>(o =>
         {
             // A participant whose confirmation write failed (storage briefly away) blocks its wallet's commit queue

@@ -1,6 +1,11 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Metadata;
+using Orleans.Serialization.TypeSystem;
+using Orleans.Transactions.Abstractions;
 using Tekana.Abstractions;
 using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Wallets;
+using Tekana.Grains.Hosting;
 
 namespace Tekana.IntegrationTests.Cluster;
 
@@ -40,4 +45,25 @@ public sealed class GrainReferencesTests(ClusterFixture fixture)
     [InlineData(" ")]
     public void A_blank_key_is_refused(string key) =>
         Assert.Throws<ArgumentException>(() => fixture.Client.Reference<IWalletGrain>(key));
+
+    [Fact]
+    public void Grain_interface_types_come_from_the_cache_first_and_are_the_ones_Orleans_resolves_on_its_own()
+    {
+        var silo = fixture.Cluster.GetActiveSilos().First().ServiceProvider;
+        foreach (var services in new[] { silo, fixture.Client.ServiceProvider })
+        {
+            Assert.IsType<CachedGrainInterfaceTypes>(services.GetServices<IGrainInterfaceTypeProvider>().First());
+            var orleans = new GrainInterfaceTypeResolver([new AttributeGrainInterfaceTypeProvider(services)], services.GetRequiredService<TypeConverter>());
+            var resolver = services.GetRequiredService<GrainInterfaceTypeResolver>();
+            foreach (var type in new[] { typeof(IWalletGrain), typeof(ICustomerGrain), typeof(ITransactionManagerExtension), typeof(ITransactionalResourceExtension), typeof(INamedInterface) })
+            {
+                Assert.Equal(orleans.GetGrainInterfaceType(type), resolver.GetGrainInterfaceType(type));
+                Assert.Equal(orleans.GetGrainInterfaceType(type), resolver.GetGrainInterfaceType(type));
+            }
+            Assert.Equal("tekana.named", resolver.GetGrainInterfaceType(typeof(INamedInterface)).ToString());
+        }
+    }
+
+    [GrainInterfaceType("tekana.named")]
+    private interface INamedInterface;
 }

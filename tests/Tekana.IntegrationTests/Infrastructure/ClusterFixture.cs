@@ -30,7 +30,12 @@ public sealed class ClusterFixture : IAsyncLifetime
             // The production hash cost (100,000 PBKDF2 rounds) would dominate tests that register hundreds of customers.
             silo.Services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000);
         });
-        builder.ConfigureClient(client => client.UseTransactions());
+        // The services AddTekanaClient adds, less its clustering (the test cluster finds its own silos).
+        builder.ConfigureClient(client =>
+        {
+            client.UseTransactions();
+            client.Services.AddTekanaExceptionSerialization().AddTekanaReflectionCaches();
+        });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
