@@ -4,12 +4,26 @@ using Npgsql;
 namespace Tekana.Grains.Storage;
 
 /// <summary>A stored grain state: its row version and payload.</summary>
-internal sealed record StoredState(long Version, byte[] Payload);
+internal sealed record StoredState(long Version, byte[] Payload)
+{
+    /// <summary>The former grain type whose row answered the read (<see cref="StateRead.FormerGrainTypes"/>); null for the row itself.</summary>
+    public string? FormerGrainType { get; init; }
+}
 
 /// <summary>One grain's read of its stored state; null when there is none.</summary>
 internal sealed record StateRead(string GrainType, string GrainKey, string StateName) : StateRequest(GrainType, GrainKey, StateName)
 {
     public TaskCompletionSource<StoredState?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Grain types that kept this state before, under the same key and state name: when the row itself is missing, the
+    /// first of theirs that exists answers. They are read in the same statement as the row.
+    /// </summary>
+    public IReadOnlyList<string> FormerGrainTypes { get; init; } = [];
+
+    /// <summary>The row and the rows that may stand in for it, in the order they answer.</summary>
+    public IEnumerable<(string Type, string Key, string Name)> Candidates =>
+        FormerGrainTypes.Select(type => (type, GrainKey, StateName)).Prepend(Row);
 
     public override void Fail(Exception failure) => Done.TrySetException(failure);
 }
@@ -21,13 +35,17 @@ internal sealed record StateRead(string GrainType, string GrainKey, string State
 /// Each read stays its own primary-key lookup: one statement joining the table to the list of keys got its plan from
 /// the table's first statistics, taken while it was nearly empty (scan the table, hash the keys), and kept it while
 /// the table grew, until PostgreSQL analysed it again (measured: half the throughput in the first minute of a fresh
-/// database).
+/// database). A read that names former grain types (a movement's record) is still one statement: the primary key
+/// looked up for each of its grain types.
 /// </summary>
 internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, ILogger<GroupReader> log)
     : GroupedRoundTrips<StateRead>(oneRequestPerRow: false, "group read", log)
 {
     private const string Sql =
-        "SELECT version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = $2 AND grain_key = $3 AND state_name = $4";
+        "SELECT grain_type, version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = $2 AND grain_key = $3 AND state_name = $4";
+
+    private const string SqlWithFormerTypes =
+        "SELECT grain_type, version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = ANY($2) AND grain_key = $3 AND state_name = $4";
 
     internal Task<StoredState?> ReadAsync(StateRead read)
     {
@@ -38,35 +56,58 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
     protected override async Task RunAsync(List<StateRead> batch)
     {
         // Two reads of one row (a reload racing an activation) share its answer.
-        var rows = batch.Select(r => r.Row).Distinct().ToList();
+        var reads = batch.DistinctBy(Lookup).ToList();
         await using var statements = database.CreateBatch();
-        foreach (var (type, key, name) in rows)
+        foreach (var read in reads)
         {
-            var statement = new NpgsqlBatchCommand(Sql);
+            var statement = new NpgsqlBatchCommand(read.FormerGrainTypes.Count == 0 ? Sql : SqlWithFormerTypes);
             statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
-            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = type });
-            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+            statement.Parameters.Add(read.FormerGrainTypes.Count == 0
+                ? new NpgsqlParameter<string> { TypedValue = read.GrainType }
+                : new NpgsqlParameter<string[]> { TypedValue = [.. read.Candidates.Select(c => c.Type)] });
+            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = read.GrainKey });
+            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = read.StateName });
             statements.BatchCommands.Add(statement);
         }
-        var found = new Dictionary<(string, string, string), StoredState>();
+        var found = new Dictionary<((string, string, string), string), StoredState?>();
         await using (var reader = await statements.ExecuteReaderAsync())
         {
-            for (var i = 0; i < rows.Count; i++)
+            for (var i = 0; i < reads.Count; i++)
             {
                 if (i > 0)
                 {
                     await reader.NextResultAsync();
                 }
-                if (await reader.ReadAsync())
+                var rows = new Dictionary<string, StoredState>();
+                while (await reader.ReadAsync())
                 {
-                    found[rows[i]] = new StoredState(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1));
+                    rows[reader.GetString(0)] = new StoredState(reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
                 }
+                found[Lookup(reads[i])] = First(reads[i], rows);
             }
         }
         foreach (var read in batch)
         {
-            read.Done.TrySetResult(found.GetValueOrDefault(read.Row));
+            read.Done.TrySetResult(found[Lookup(read)]);
         }
     }
+
+    /// <summary>The read's answer among the rows found for it by grain type: the row itself, or the first former one.</summary>
+    internal static StoredState? First(StateRead read, IReadOnlyDictionary<string, StoredState> rowsByType)
+    {
+        if (rowsByType.TryGetValue(read.GrainType, out var row))
+        {
+            return row;
+        }
+        foreach (var type in read.FormerGrainTypes)
+        {
+            if (rowsByType.TryGetValue(type, out var former))
+            {
+                return former with { FormerGrainType = type };
+            }
+        }
+        return null;
+    }
+
+    private static ((string, string, string) Row, string Former) Lookup(StateRead read) => (read.Row, string.Join(',', read.FormerGrainTypes));
 }

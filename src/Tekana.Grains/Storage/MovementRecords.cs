@@ -35,18 +35,13 @@ public sealed class MovementRecords
     /// <summary>Every grain type whose state under a movement's id means the movement is already recorded.</summary>
     internal static readonly string[] RecordGrainTypes = [GrainType, EarlierGrainType];
 
-    public async Task<TransactionRecord?> FindAsync(string id)
-    {
-        var current = _rows.ReadAsync(new StateRead(GrainType, id, StateName));
-        var earlier = _rows.ReadAsync(new StateRead(EarlierGrainType, id, StateName));
-        if (await current is { } stored)
+    public async Task<TransactionRecord?> FindAsync(string id) =>
+        await _rows.ReadAsync(new StateRead(GrainType, id, StateName) { FormerGrainTypes = [EarlierGrainType] }) switch
         {
-            return _serializer.Deserialize<TransactionRecord>(stored.Payload);
-        }
-        return await earlier is { } kept
-            ? _serializer.Deserialize<TransactionalStateRecord<TransactionRecordState>>(kept.Payload)?.CommittedState?.Record
-            : null;
-    }
+            null => null,
+            { FormerGrainType: null } stored => _serializer.Deserialize<TransactionRecord>(stored.Payload),
+            var kept => _serializer.Deserialize<TransactionalStateRecord<TransactionRecordState>>(kept.Payload)?.CommittedState?.Record,
+        };
 
     /// <summary>Stores a refused movement's record unless the id already has one; returns the one that stands.</summary>
     public async Task<TransactionRecord> AddAsync(TransactionRecord record)

@@ -33,7 +33,8 @@ internal sealed class MemoryStateRows : IStateRows
     {
         lock (_lock)
         {
-            return Task.FromResult(_rows.GetValueOrDefault(read.Row));
+            var rowsByType = read.Candidates.Where(_rows.ContainsKey).ToDictionary(c => c.Type, c => _rows[c]);
+            return Task.FromResult(GroupReader.First(read, rowsByType));
         }
     }
 
