@@ -109,5 +109,5 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
         return null;
     }
 
-    private static ((string, string, string) Row, string Former) Lookup(StateRead read) => (read.Row, string.Join(',', read.FormerGrainTypes));
+    private static ((string, string, string) Row, string Former) Lookup(StateRead read) => (read.Row, string.Join('\n', read.FormerGrainTypes));
 }

@@ -33,7 +33,11 @@ internal sealed class MemoryStateRows : IStateRows
     {
         lock (_lock)
         {
-            var rowsByType = read.Candidates.Where(_rows.ContainsKey).ToDictionary(c => c.Type, c => _rows[c]);
+            var rowsByType = new Dictionary<string, StoredState>();
+            foreach (var candidate in read.Candidates.Where(_rows.ContainsKey))
+            {
+                rowsByType.TryAdd(candidate.Type, _rows[candidate]);
+            }
             return Task.FromResult(GroupReader.First(read, rowsByType));
         }
     }
