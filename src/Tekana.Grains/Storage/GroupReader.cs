@@ -25,6 +25,23 @@ internal sealed record StateRead(string GrainType, string GrainKey, string State
     public IEnumerable<(string Type, string Key, string Name)> Candidates =>
         FormerGrainTypes.Select(type => (type, GrainKey, StateName)).Prepend(Row);
 
+    /// <summary>The answer among the rows found for this read by grain type: the row itself, or the first former one.</summary>
+    public StoredState? AnswerFrom(IReadOnlyDictionary<string, StoredState> rowsByType)
+    {
+        if (rowsByType.TryGetValue(GrainType, out var row))
+        {
+            return row;
+        }
+        foreach (var type in FormerGrainTypes)
+        {
+            if (rowsByType.TryGetValue(type, out var former))
+            {
+                return former with { FormerGrainType = type };
+            }
+        }
+        return null;
+    }
+
     public override void Fail(Exception failure) => Done.TrySetException(failure);
 }
 
@@ -64,7 +81,7 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
             statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
             statement.Parameters.Add(read.FormerGrainTypes.Count == 0
                 ? new NpgsqlParameter<string> { TypedValue = read.GrainType }
-                : new NpgsqlParameter<string[]> { TypedValue = [.. read.Candidates.Select(c => c.Type)] });
+                : new NpgsqlParameter<string[]> { TypedValue = [read.GrainType, .. read.FormerGrainTypes] });
             statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = read.GrainKey });
             statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = read.StateName });
             statements.BatchCommands.Add(statement);
@@ -83,30 +100,13 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
                 {
                     rows[reader.GetString(0)] = new StoredState(reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
                 }
-                found[Lookup(reads[i])] = First(reads[i], rows);
+                found[Lookup(reads[i])] = reads[i].AnswerFrom(rows);
             }
         }
         foreach (var read in batch)
         {
             read.Done.TrySetResult(found[Lookup(read)]);
         }
-    }
-
-    /// <summary>The read's answer among the rows found for it by grain type: the row itself, or the first former one.</summary>
-    internal static StoredState? First(StateRead read, IReadOnlyDictionary<string, StoredState> rowsByType)
-    {
-        if (rowsByType.TryGetValue(read.GrainType, out var row))
-        {
-            return row;
-        }
-        foreach (var type in read.FormerGrainTypes)
-        {
-            if (rowsByType.TryGetValue(type, out var former))
-            {
-                return former with { FormerGrainType = type };
-            }
-        }
-        return null;
     }
 
     private static ((string, string, string) Row, string Former) Lookup(StateRead read) => (read.Row, string.Join('\n', read.FormerGrainTypes));

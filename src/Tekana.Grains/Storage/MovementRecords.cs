@@ -32,11 +32,13 @@ public sealed class MovementRecords
     /// </summary>
     internal const string EarlierGrainType = "transactionrecord";
 
+    private static readonly string[] FormerGrainTypes = [EarlierGrainType];
+
     /// <summary>Every grain type whose state under a movement's id means the movement is already recorded.</summary>
-    internal static readonly string[] RecordGrainTypes = [GrainType, EarlierGrainType];
+    internal static readonly string[] RecordGrainTypes = [GrainType, .. FormerGrainTypes];
 
     public async Task<TransactionRecord?> FindAsync(string id) =>
-        await _rows.ReadAsync(new StateRead(GrainType, id, StateName) { FormerGrainTypes = [EarlierGrainType] }) switch
+        await _rows.ReadAsync(new StateRead(GrainType, id, StateName) { FormerGrainTypes = FormerGrainTypes }) switch
         {
             null => null,
             { FormerGrainType: null } stored => _serializer.Deserialize<TransactionRecord>(stored.Payload),

@@ -38,7 +38,7 @@ internal sealed class MemoryStateRows : IStateRows
             {
                 rowsByType.TryAdd(candidate.Type, _rows[candidate]);
             }
-            return Task.FromResult(GroupReader.First(read, rowsByType));
+            return Task.FromResult(read.AnswerFrom(rowsByType));
         }
     }
 
