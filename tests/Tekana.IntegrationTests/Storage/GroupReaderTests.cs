@@ -59,36 +59,8 @@ public sealed class GroupReaderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_read_naming_former_grain_types_gets_its_own_row_first_then_the_first_former_one()
-    {
-        // r1 has its own row and a former one, r2 only a former one (under the second former type), r3 none, r4 both former ones.
-        await _writer.WriteAsync(new StateWrite("movement", "r1", "record", 0, [1]));
-        await _writer.WriteAsync(new StateWrite("former", "r1", "record", 0, [11]));
-        await _writer.WriteAsync(new StateWrite("older", "r2", "record", 0, [22]));
-        await _writer.WriteAsync(new StateWrite("former", "r4", "record", 0, [44]));
-        await _writer.WriteAsync(new StateWrite("older", "r4", "record", 0, [45]));
-
-        // Queued together with plain reads of the same rows, which former rows must not answer.
-        var reads = new[] { "r1", "r2", "r3" }
-            .SelectMany(key => new[]
-            {
-                _reader.ReadAsync(new StateRead("movement", key, "record") { FormerGrainTypes = ["former", "older"] }),
-                _reader.ReadAsync(new StateRead("movement", key, "record")),
-            })
-            .ToList();
-        var results = await Task.WhenAll(reads);
-
-        Assert.Equal((1L, (byte)1, (string?)null), (results[0]!.Version, results[0]!.Payload.Single(), results[0]!.FormerGrainType));
-        Assert.Equal((1L, (byte)1), (results[1]!.Version, results[1]!.Payload.Single()));
-        Assert.Equal((1L, (byte)22, "older"), (results[2]!.Version, results[2]!.Payload.Single(), results[2]!.FormerGrainType));
-        Assert.Null(results[3]);
-        Assert.Null(results[4]);
-        Assert.Null(results[5]);
-
-        // With both former rows there, the first former type answers.
-        var r4 = await _reader.ReadAsync(new StateRead("movement", "r4", "record") { FormerGrainTypes = ["former", "older"] });
-        Assert.Equal(((byte)44, "former"), (r4!.Payload.Single(), r4.FormerGrainType));
-    }
+    public Task A_read_naming_former_grain_types_gets_its_own_row_first_then_the_first_former_one() =>
+        FormerGrainTypeReads.CheckAsync(new PostgresStateRows(_reader, _writer));
 
     [Fact]
     public async Task A_statement_that_fails_fails_each_of_its_reads_and_the_next_reads_succeed()
