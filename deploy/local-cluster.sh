@@ -5,7 +5,7 @@
 #   deploy/local-cluster.sh stop DIR              stop everything and delete DIR
 #   deploy/local-cluster.sh kill-silo DIR I       SIGKILL silo I (a crash)
 #   deploy/local-cluster.sh term-silo DIR I       SIGTERM silo I and wait until it has drained and exited
-#   deploy/local-cluster.sh start-silo DIR I      start silo I again (or a new one: scale out)
+#   deploy/local-cluster.sh start-silo DIR I      start silo I again once its old process has exited (or a new one: scale out)
 #   deploy/local-cluster.sh restart-postgres DIR [SECONDS]   crash PostgreSQL, keep it down SECONDS, start it again
 #   deploy/local-cluster.sh status DIR            processes and their readiness
 # Ports: TEKANA_PORT_BASE (default 20000) + 100 + I silo, + 200 + I gateway, + 300 + I silo HTTP, + 80 API HTTP.
@@ -44,7 +44,18 @@ wait_ready() { # URL SECONDS
 }
 
 start_silo() { # DIR I
-  local dir="$1" i="$2"
+  local dir="$1" i="$2" pid deadline
+  # Silo I's previous process may still be draining (term-silo): wait for it to exit. A new silo on the same address
+  # declares an older one on that address dead, which turns the draining silo's graceful stop into a crash (its
+  # directory ranges go under the dead-silo lease, its gateway's requests fail); and both could listen on the port.
+  if [[ -f "$dir/silo-$i.pid" ]]; then
+    pid="$(cat "$dir/silo-$i.pid")"
+    deadline=$((SECONDS + 120))
+    while kill -0 "$pid" 2>/dev/null; do
+      if ((SECONDS > deadline)); then echo "silo $i (pid $pid) is still running" >&2; return 1; fi
+      sleep 0.2
+    done
+  fi
   load_env "$dir"
   Orleans__SiloPort=$((base + 100 + i)) Orleans__GatewayPort=$((base + 200 + i)) ASPNETCORE_URLS="http://127.0.0.1:$((base + 300 + i))" \
     nohup dotnet "$root/src/Tekana.Silo/bin/Release/net10.0/Tekana.Silo.dll" >>"$dir/silo-$i.log" 2>&1 &
