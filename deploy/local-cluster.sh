@@ -43,18 +43,22 @@ wait_ready() { # URL SECONDS
   done
 }
 
+wait_exit() { # PID [SECONDS]: returns once the process has exited; fails if it still runs after SECONDS
+  local deadline=$((SECONDS + ${2:-0}))
+  while kill -0 "$1" 2>/dev/null; do
+    if [[ -n "${2:-}" ]] && ((SECONDS >= deadline)); then return 1; fi
+    sleep 0.2
+  done
+}
+
 start_silo() { # DIR I
-  local dir="$1" i="$2" pid deadline
+  local dir="$1" i="$2" pid
   # Silo I's previous process may still be draining (term-silo): wait for it to exit. A new silo on the same address
   # declares an older one on that address dead, which turns the draining silo's graceful stop into a crash (its
   # directory ranges go under the dead-silo lease, its gateway's requests fail); and both could listen on the port.
   if [[ -f "$dir/silo-$i.pid" ]]; then
     pid="$(cat "$dir/silo-$i.pid")"
-    deadline=$((SECONDS + 120))
-    while kill -0 "$pid" 2>/dev/null; do
-      if ((SECONDS > deadline)); then echo "silo $i (pid $pid) is still running" >&2; return 1; fi
-      sleep 0.2
-    done
+    wait_exit "$pid" 120 || { echo "silo $i (pid $pid) is still running" >&2; return 1; }
   fi
   load_env "$dir"
   Orleans__SiloPort=$((base + 100 + i)) Orleans__GatewayPort=$((base + 200 + i)) ASPNETCORE_URLS="http://127.0.0.1:$((base + 300 + i))" \
@@ -103,7 +107,7 @@ signal_silo() { # DIR I SIGNAL
   pid="$(cat "$1/silo-$2.pid")"
   kill "-$3" "$pid"
   # Wait for the process to go (a graceful stop drains first).
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  wait_exit "$pid"
 }
 
 stop() { # DIR
@@ -114,8 +118,7 @@ stop() { # DIR
   done
   for f in "$dir"/api.pid "$dir"/silo-*.pid; do
     [[ -f "$f" ]] || continue
-    for _ in $(seq 1 100); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$(cat "$f")" 2>/dev/null || true
+    wait_exit "$(cat "$f")" 20 || kill -9 "$(cat "$f")" 2>/dev/null || true
   done
   if [[ -n "${TEKANA_KEEP_LOGS:-}" ]]; then
     mkdir -p "$TEKANA_KEEP_LOGS" && cp "$dir"/*.log "$TEKANA_KEEP_LOGS"/ 2>/dev/null || true
