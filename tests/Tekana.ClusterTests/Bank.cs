@@ -73,7 +73,7 @@ public sealed class Bank
     /// <summary>Sends transfers from <paramref name="clients"/> concurrent callers for <paramref name="duration"/>.</summary>
     public async Task<Traffic> DriveAsync(int clients, TimeSpan duration, params (TimeSpan At, Func<Task> Fault)[] faults)
     {
-        var traffic = new Traffic();
+        var traffic = new Traffic(DateTimeOffset.UtcNow);
         var clock = Stopwatch.StartNew();
         var faulting = Task.WhenAll(faults.Select(async f =>
         {
@@ -263,10 +263,13 @@ public enum Outcome
 }
 
 /// <summary>What the callers saw, second by second.</summary>
-public sealed class Traffic
+public sealed class Traffic(DateTimeOffset startedAt)
 {
     private readonly ConcurrentBag<(TimeSpan Sent, TimeSpan Done, Outcome Outcome)> _requests = [];
     private readonly ConcurrentQueue<(TimeSpan At, string What)> _marks = new();
+
+    /// <summary>When the traffic started, to line the processes' logs up with its seconds.</summary>
+    public DateTimeOffset StartedAt { get; } = startedAt;
 
     public void Record(TimeSpan sent, TimeSpan done, Outcome outcome) => _requests.Add((sent, done, outcome));
 

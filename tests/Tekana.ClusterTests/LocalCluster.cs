@@ -38,6 +38,45 @@ public sealed class LocalCluster : IAsyncLifetime
 
     public string SiloLog(int silo) => File.ReadAllText(Path.Combine(_dir, $"silo-{silo}.log"));
 
+    /// <summary>
+    /// The warnings and errors every process logged since <paramref name="since"/>, alike ones folded into one line with
+    /// their count and the second of the first, for a test to show what the cluster did when it fails.
+    /// </summary>
+    public string Warnings(DateTimeOffset since)
+    {
+        var groups = new Dictionary<string, (string File, double First, int Count, string Text)>();
+        foreach (var path in Directory.GetFiles(_dir, "*.log").Order(StringComparer.Ordinal))
+        {
+            var file = Path.GetFileNameWithoutExtension(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            while (reader.ReadLine() is { } line)
+            {
+                if (!line.StartsWith('{') || !(line.Contains("\"LogLevel\":\"Warning\"", StringComparison.Ordinal)
+                    || line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+                using var entry = System.Text.Json.JsonDocument.Parse(line);
+                var root = entry.RootElement;
+                var at = root.GetProperty("Timestamp").GetDateTimeOffset();
+                if (at < since)
+                {
+                    continue;
+                }
+                var text = $"{root.GetProperty("LogLevel").GetString()} {root.GetProperty("Category").GetString()}: {root.GetProperty("Message").GetString()}";
+                text = text.Length > 240 ? text[..240] : text;
+                var key = file + " " + System.Text.RegularExpressions.Regex.Replace(text, "[0-9a-fA-F]{2,}|[0-9]", "#");
+                groups[key] = groups.TryGetValue(key, out var seen)
+                    ? seen with { Count = seen.Count + 1 }
+                    : (file, (at - since).TotalSeconds, 1, text.ReplaceLineEndings(" "));
+            }
+        }
+        var lines = groups.Values.OrderBy(g => g.First).Take(80)
+            .Select(g => $"  {g.File} at {g.First:F1} s, {g.Count}x: {g.Text}").ToList();
+        return lines.Count == 0 ? "  no warnings" : string.Join('\n', lines);
+    }
+
     // Below Linux's ephemeral range (32768 up): a listener there can find its port taken by some outgoing connection.
     private static int PortBase { get; } = 20000 + Random.Shared.Next(0, 24) * 500;
 
