@@ -41,9 +41,9 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
         // client does not fail them when the connection drops). With 60 wallets nearly every one is locked by some
         // dead transaction, so the whole load waits. It resumed by 17 s in every observed run; 19 s to 22 s alone was
         // too narrow (one run in ten served nothing in it, then resumed).
-        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(22)) > 0, Explain(traffic));
+        AssertServed(traffic, TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(22));
         // The restarted silo stalls the cluster once more: see RejoinStall.
-        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(22) + RejoinStall, TimeSpan.FromSeconds(44)) > 0, Explain(traffic));
+        AssertServed(traffic, TimeSpan.FromSeconds(22) + RejoinStall, TimeSpan.FromSeconds(44));
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
     }
@@ -59,7 +59,7 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
             (TimeSpan.FromSeconds(20), () => cluster.StartSilo(1)));
         output.WriteLine("SIGKILL, merchant traffic: " + traffic.Describe());
 
-        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(20) + RejoinStall, TimeSpan.FromSeconds(40)) > 0, Explain(traffic));
+        AssertServed(traffic, TimeSpan.FromSeconds(20) + RejoinStall, TimeSpan.FromSeconds(40));
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
         // Payee batching is on by default: the merchant's payments did go through its batches on the surviving silos.
@@ -112,14 +112,11 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
         {
             problems.Add($"{traffic.Failed} requests failed");
         }
-        if (traffic.CompletedBetween(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(24)) == 0)
+        problems.AddRange(new[]
         {
-            problems.Add("nothing completed from 20 s to 24 s");
-        }
-        if (traffic.CompletedBetween(TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(44)) == 0)
-        {
-            problems.Add("nothing completed from 40 s to 44 s");
-        }
+            Unserved(traffic, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(24)),
+            Unserved(traffic, TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(44)),
+        }.OfType<string>());
         // The restarted silo hosts grains again (placement spreads new activations over every active silo), and runs
         // movements: the API moves to fresh ledger ids every rebalance period, and binds them over every live gateway.
         using var http = new HttpClient();
@@ -134,6 +131,19 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
         }
         return problems.Count == 0 ? null
             : $"{label}: {string.Join("; ", problems)}\n{Explain(traffic)}";
+    }
+
+    /// <summary>What to report when nothing completed from <paramref name="from"/> to <paramref name="to"/>, or null.</summary>
+    private static string? Unserved(Traffic traffic, TimeSpan from, TimeSpan to) =>
+        traffic.CompletedBetween(from, to) > 0 ? null : $"nothing completed from {from.TotalSeconds} s to {to.TotalSeconds} s";
+
+    /// <summary>Fails unless something completed from <paramref name="from"/> to <paramref name="to"/>; the logs are read only then.</summary>
+    private void AssertServed(Traffic traffic, TimeSpan from, TimeSpan to)
+    {
+        if (Unserved(traffic, from, to) is { } problem)
+        {
+            Assert.Fail($"{problem}\n{Explain(traffic)}");
+        }
     }
 
     private string Explain(Traffic traffic) =>
@@ -158,8 +168,11 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
 
         // Nobody restarted a silo or the API: the service came back on its own. While PostgreSQL was away, callers were
         // told to retry (503), never that the server failed.
-        Assert.True(traffic.CompletedBetween(TimeSpan.FromSeconds(28), TimeSpan.FromSeconds(36)) > 0, Explain(traffic));
-        Assert.True(bank.ServerErrors == 0, $"{bank.ServerErrors} server errors\n{Explain(traffic)}");
+        AssertServed(traffic, TimeSpan.FromSeconds(28), TimeSpan.FromSeconds(36));
+        if (bank.ServerErrors != 0)
+        {
+            Assert.Fail($"{bank.ServerErrors} server errors\n{Explain(traffic)}");
+        }
         output.WriteLine($"settled {await bank.SettleAsync(TimeSpan.FromSeconds(90))} unknown outcomes by retry");
         await bank.AuditAsync();
     }
