@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Orleans.Dashboard;
 using Orleans.Hosting;
+using Tekana.ServiceDefaults.Observability;
 
 namespace Tekana.ServiceDefaults;
 
@@ -9,12 +10,15 @@ namespace Tekana.ServiceDefaults;
 public static class SiloHosting
 {
     /// <summary>
-    /// Trace context flows through grain calls; <c>Dashboard:Enabled</c> adds the Orleans Dashboard;
+    /// Trace context flows through grain calls when traces are exported; <c>Dashboard:Enabled</c> adds the Orleans Dashboard;
     /// <c>Orleans:Kubernetes</c> lets the silo take its identity from the pod and retire silos whose pods are gone.
     /// </summary>
     public static ISiloBuilder AddTekanaSiloHosting(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.AddActivityPropagation();
+        if (ObservabilityExtensions.Exported(configuration))
+        {
+            silo.AddActivityPropagation();
+        }
         if (DashboardEnabled(configuration))
         {
             silo.AddDashboard();

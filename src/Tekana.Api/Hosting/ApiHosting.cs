@@ -32,7 +32,14 @@ public static class ApiHosting
         }
         else
         {
-            builder.UseOrleansClient(client => client.AddTekanaClient(configuration).AddActivityPropagation());
+            builder.UseOrleansClient(client =>
+            {
+                client.AddTekanaClient(configuration);
+                if (ObservabilityExtensions.Exported(configuration))
+                {
+                    client.AddActivityPropagation();
+                }
+            });
         }
         builder.AddTekanaObservability("tekana-api");
 

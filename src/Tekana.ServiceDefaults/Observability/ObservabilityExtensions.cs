@@ -36,7 +36,7 @@ public static class ObservabilityExtensions
             });
         }
 
-        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var otlp = Exported(builder.Configuration);
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
             .WithMetrics(metrics =>
@@ -65,6 +65,14 @@ public static class ObservabilityExtensions
         }
         return builder;
     }
+
+    /// <summary>
+    /// Whether traces and metrics leave the process (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set). Only then does anything
+    /// listen to activities: without a listener, Orleans' trace propagation starts no activity and carries no context,
+    /// so its call filters are left out, and grain calls take Orleans' path without filters.
+    /// </summary>
+    public static bool Exported(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     /// <summary>The Prometheus scrape endpoint.</summary>
     public static WebApplication MapTekanaMetrics(this WebApplication app)
