@@ -87,7 +87,7 @@ public interface IEventSourceGrain : IGrainWithStringKey
 {
     /// <summary>Events (by number) that every sink has durably taken; they may leave the outbox.</summary>
     [OneWay]
-    Task Acknowledge(long[] numbers);
+    Task Acknowledge([Immutable] long[] numbers);
 
     /// <summary>Activates the grain, which then publishes whatever its outbox still holds (used by the sweeper).</summary>
     [OneWay]

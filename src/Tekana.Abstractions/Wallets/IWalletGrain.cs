@@ -9,6 +9,10 @@ namespace Tekana.Abstractions.Wallets;
 /// neither does. Keyed by wallet id; house wallets (<c>house_funding_USD</c>, <c>house_payout_USD</c>) and their shards
 /// (<c>house_funding_USD.0</c> …), which carry their movements, exist implicitly.
 /// </summary>
+/// <remarks>
+/// Array parameters marked <c>[Immutable]</c> travel without Orleans' defensive copy: every caller builds a fresh array
+/// of immutable elements for the call and never touches it again, and the wallet never changes it.
+/// </remarks>
 public interface IWalletGrain : IEventSourceGrain
 {
     /// <summary>Opens the wallet for an owner, or returns it when that owner already has it open.</summary>
@@ -43,7 +47,7 @@ public interface IWalletGrain : IEventSourceGrain
     /// <remarks>Interleaves, as <see cref="TryDebit"/> does.</remarks>
     [Transaction(TransactionOption.Join)]
     [AlwaysInterleave]
-    Task<EntryResult[]> CreditMany(WalletEntry[] entries);
+    Task<EntryResult[]> CreditMany([Immutable] WalletEntry[] entries);
 
     /// <summary>
     /// Carries the records of the movements this transaction settles, written in the same commit as this wallet's
@@ -52,7 +56,7 @@ public interface IWalletGrain : IEventSourceGrain
     /// <remarks>The wallet's lock is already this transaction's: the call interleaves, as <see cref="TryDebit"/> does.</remarks>
     [Transaction(TransactionOption.Join)]
     [AlwaysInterleave]
-    Task Settle(TransactionRecord[] records);
+    Task Settle([Immutable] TransactionRecord[] records);
 
     /// <summary>Stops the wallet from sending and receiving.</summary>
     [Transaction(TransactionOption.CreateOrJoin)]
@@ -76,7 +80,7 @@ public interface IWalletGrain : IEventSourceGrain
 
     /// <summary>Events whose transaction committed, to be published in order.</summary>
     [OneWay]
-    Task Committed(LedgerEvent[] events);
+    Task Committed([Immutable] LedgerEvent[] events);
 
     /// <summary>The committed outbox, read in a transaction that has committed: publish everything not yet delivered.</summary>
     [OneWay]
