@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,6 +64,45 @@ public sealed class ObservabilityTests
         await using var production = new ApiFactory(await TestDatabase.CreateAsync("nodash"), "nodash-" + Guid.NewGuid().ToString("N")[..8],
             settings: new Dictionary<string, string> { ["Dashboard:Enabled"] = "false" });
         Assert.Equal(HttpStatusCode.NotFound, (await production.CreateClient().GetAsync("/dashboard/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Grain_calls_carry_the_request_trace_only_when_traces_are_exported()
+    {
+        // Exported (to an endpoint that refuses: the exporter only drops what it cannot send): the customer grain's call
+        // joins the trace the HTTP request came with.
+        Assert.Contains(await GrainCallsInTrace(exported: true), name => name.Contains("ICustomerGrain", StringComparison.Ordinal));
+        // Not exported: no call filter, so no grain call records anything, even with a listener in the process.
+        Assert.Empty(await GrainCallsInTrace(exported: false));
+    }
+
+    /// <summary>The Orleans activities of one traced request to <c>/customers/me</c>, seen by a listener of this test's own.</summary>
+    private static async Task<string[]> GrainCallsInTrace(bool exported)
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        var seen = new ConcurrentQueue<string>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal),
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
+                options.TraceId == traceId ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
+            ActivityStopped = activity =>
+            {
+                if (activity.TraceId == traceId)
+                {
+                    seen.Enqueue(activity.OperationName);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var settings = exported ? new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9" } : [];
+        await using var api = new ApiFactory(await TestDatabase.CreateAsync("trace"), "trace-" + Guid.NewGuid().ToString("N")[..8], settings: settings);
+        var alice = await api.RegisterAsync();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/customers/me");
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        Assert.Equal(HttpStatusCode.OK, (await alice.Http.SendAsync(request)).StatusCode);
+        return [.. seen];
     }
 
     /// <summary>Keeps every log line, with its scopes and exception, as the JSON formatter would write them.</summary>
