@@ -153,7 +153,11 @@ public sealed class Bank
             var json = await GetJson($"/api/v1/wallets/{wallet}");
             var balance = json.GetProperty("balance").GetInt64();
             Assert.True(balance >= 0, $"{wallet} is negative: {balance}");
-            Assert.Equal(expected[wallet], balance);
+            Assert.True(expected[wallet] == balance, $"{wallet} holds {balance}, expected {expected[wallet]}: " +
+                $"{completed.Count(t => t.From == wallet)} completed transfers out, {completed.Count(t => t.To == wallet)} in; " +
+                $"transfers of {Math.Abs(expected[wallet] - balance)} that touch it: " +
+                string.Join(", ", _transfers.Values.Where(t => (t.From == wallet || t.To == wallet) && t.Amount == Math.Abs(expected[wallet] - balance))
+                    .Select(t => $"{t.TransactionId} {t.Outcome} {(t.From == wallet ? "out" : "in")}")));
             total += balance;
         }
         Assert.Equal(Funding * _wallets.Count, total);
