@@ -153,11 +153,10 @@ public sealed class Bank
             var json = await GetJson($"/api/v1/wallets/{wallet}");
             var balance = json.GetProperty("balance").GetInt64();
             Assert.True(balance >= 0, $"{wallet} is negative: {balance}");
-            Assert.True(expected[wallet] == balance, $"{wallet} holds {balance}, expected {expected[wallet]}: " +
-                $"{completed.Count(t => t.From == wallet)} completed transfers out, {completed.Count(t => t.To == wallet)} in; " +
-                $"transfers of {Math.Abs(expected[wallet] - balance)} that touch it: " +
-                string.Join(", ", _transfers.Values.Where(t => (t.From == wallet || t.To == wallet) && t.Amount == Math.Abs(expected[wallet] - balance))
-                    .Select(t => $"{t.TransactionId} {t.Outcome} {(t.From == wallet ? "out" : "in")}")));
+            if (balance != expected[wallet])
+            {
+                Assert.Fail(Mismatch(wallet, balance, expected[wallet], completed));
+            }
             total += balance;
         }
         Assert.Equal(Funding * _wallets.Count, total);
@@ -168,6 +167,16 @@ public sealed class Bank
             Assert.Equal("completed", record.GetProperty("status").GetString());
             Assert.Equal(t.Amount, record.GetProperty("amount").GetInt64());
         }
+    }
+
+    /// <summary>A wallet whose balance is off: what the client was told about it, and the transfers of the difference.</summary>
+    private string Mismatch(string wallet, long balance, long expected, List<Transfer> completed)
+    {
+        var difference = Math.Abs(expected - balance);
+        var candidates = _transfers.Values.Where(t => (t.From == wallet || t.To == wallet) && t.Amount == difference)
+            .Select(t => $"{t.TransactionId} {t.Outcome} {(t.From == wallet ? "out" : "in")}");
+        return $"{wallet} holds {balance}, expected {expected}: {completed.Count(t => t.From == wallet)} completed transfers out, " +
+            $"{completed.Count(t => t.To == wallet)} in; transfers of {difference} that touch it: {string.Join(", ", candidates)}";
     }
 
     private async Task<Outcome> AttemptAsync(Transfer transfer)
