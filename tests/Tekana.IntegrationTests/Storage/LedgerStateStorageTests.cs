@@ -1,0 +1,138 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Orleans.Transactions;
+using Orleans.Transactions.Abstractions;
+using Tekana.Grains.Storage;
+using Tekana.Grains.Wallets;
+
+namespace Tekana.IntegrationTests.Storage;
+
+/// <summary>
+/// The ledger's transactional storage when the database fails under it: a row only ever holds what Orleans wrote
+/// in one successful write, whatever Orleans asks of the storage between a failed write and a successful reload.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class LedgerStateStorageTests(ClusterFixture fixture)
+{
+    private static readonly GrainId Wallet = GrainId.Create("wallet", "w1");
+
+    private readonly FlakyRows _rows = new();
+    // The silo's own serializer: a transactional record holds grain references, which only a runtime can encode.
+    private readonly Serializer _serializer = fixture.Cluster.GetActiveSilos().First().ServiceProvider.GetRequiredService<Serializer>();
+
+    [Fact]
+    public async Task After_a_failed_write_and_a_failed_reload_nothing_is_written_until_a_reload_succeeds()
+    {
+        var storage = Storage();
+        await storage.Load();
+        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
+
+        // The database goes away during the write that commits transaction t (managed here), and stays away for the reload.
+        var t = Guid.NewGuid();
+        _rows.Down = true;
+        await Assert.ThrowsAsync<IOException>(() => storage.Store(etag, Metadata(t), [Prepared(2, 60, t)], 2, null));
+        await Assert.ThrowsAsync<IOException>(storage.Load);
+
+        // Back again, Orleans' next batch (a confirmation's collect, which does not wait for the reload) still carries
+        // t's commit record: writing it would commit t without its state, or with it although t was reported failed.
+        _rows.Down = false;
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.Store(etag, Metadata(t), null, null, null));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.Store(etag, Metadata(), [Prepared(2, 70)], 2, null));
+        var stored = await Stored();
+        Assert.Equal((1L, 1L, 100L), (stored.Version, stored.Record.CommittedSequenceId, stored.Record.CommittedState.Balance));
+        Assert.Empty(stored.Record.Metadata.CommitRecords);
+
+        // A reload answers what is stored, and writes go on from there.
+        var loaded = await storage.Load();
+        Assert.Equal((etag, 1L, 100L), (loaded.ETag, loaded.CommittedSequenceId, loaded.CommittedState.Balance));
+        Assert.Empty(loaded.PendingStates);
+        Assert.Empty(loaded.Metadata.CommitRecords);
+        Assert.Equal("2", await storage.Store(etag, Metadata(), [Prepared(2, 70)], 2, null));
+        stored = await Stored();
+        Assert.Equal((2L, 2L, 70L), (stored.Version, stored.Record.CommittedSequenceId, stored.Record.CommittedState.Balance));
+    }
+
+    [Fact]
+    public async Task A_write_that_committed_but_lost_its_answer_is_what_the_reload_finds()
+    {
+        var storage = Storage();
+        await storage.Load();
+        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
+
+        var t = Guid.NewGuid();
+        _rows.LoseAnswers = true;
+        await Assert.ThrowsAsync<IOException>(() => storage.Store(etag, Metadata(t), [Prepared(2, 60, t)], 2, null));
+        _rows.LoseAnswers = false;
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.Store(etag, Metadata(), null, null, null));
+
+        var loaded = await storage.Load();
+        Assert.Equal(("2", 2L, 60L), (loaded.ETag, loaded.CommittedSequenceId, loaded.CommittedState.Balance));
+        Assert.Equal([t], loaded.Metadata.CommitRecords.Keys);
+    }
+
+    [Fact]
+    public async Task A_write_refused_for_its_version_leaves_the_storage_to_reload()
+    {
+        var storage = Storage();
+        await storage.Load();
+        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
+
+        // Another activation of the same wallet wrote meanwhile: this one's write fails alone, and so does its next.
+        var other = Storage();
+        await other.Load();
+        await other.Store(etag, Metadata(), [Prepared(2, 40)], 2, null);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.Store(etag, Metadata(), [Prepared(2, 60)], 2, null));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.Store(etag, Metadata(), [Prepared(2, 60)], 2, null));
+
+        var loaded = await storage.Load();
+        Assert.Equal(("2", 40L), (loaded.ETag, loaded.CommittedState.Balance));
+    }
+
+    private LedgerStateStorage<WalletState> Storage() => new(_rows, _serializer, Wallet, "wallet", () => null);
+
+    private async Task<(long Version, TransactionalStateRecord<WalletState> Record)> Stored()
+    {
+        var row = await _rows.ReadAsync(new StateRead(Wallet.Type.ToString()!, Wallet.Key.ToString()!, "wallet"));
+        Assert.NotNull(row);
+        return (row.Version, _serializer.Deserialize<TransactionalStateRecord<WalletState>>(row.Payload)!);
+    }
+
+    private static TransactionalStateMetaData Metadata(params Guid[] committing) => new()
+    {
+        TimeStamp = DateTime.UtcNow,
+        CommitRecords = committing.ToDictionary(t => t, _ => new CommitRecord { Timestamp = DateTime.UtcNow, WriteParticipants = [] }),
+    };
+
+    private static PendingTransactionState<WalletState> Prepared(long sequence, long balance, Guid? transaction = null) => new()
+    {
+        SequenceId = sequence,
+        TransactionId = (transaction ?? Guid.NewGuid()).ToString(),
+        TimeStamp = DateTime.UtcNow,
+        State = new WalletState { Balance = balance },
+    };
+
+    /// <summary>The embedded rows, with a database that can be away, or lose the answer of a write that committed.</summary>
+    private sealed class FlakyRows : IStateRows
+    {
+        private readonly MemoryStateRows _rows = new();
+
+        public bool Down { get; set; }
+
+        public bool LoseAnswers { get; set; }
+
+        public Task<StoredState?> ReadAsync(StateRead read) => Down ? Task.FromException<StoredState?>(Away()) : _rows.ReadAsync(read);
+
+        public async Task<long> WriteAsync(StateWrite write)
+        {
+            if (Down)
+            {
+                throw Away();
+            }
+            var version = await _rows.WriteAsync(write);
+            return LoseAnswers ? throw Away() : version;
+        }
+
+        private static IOException Away() => new("The database is away.");
+    }
+}
