@@ -24,9 +24,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task After_a_failed_write_and_a_failed_reload_nothing_is_written_until_a_reload_succeeds()
     {
-        var storage = Storage();
-        await storage.Load();
-        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
+        var (storage, etag) = await WithBalance(100);
 
         // The database goes away during the write that commits transaction t (managed here), and stays away for the reload.
         var t = Guid.NewGuid();
@@ -56,9 +54,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task A_write_that_committed_but_lost_its_answer_is_what_the_reload_finds()
     {
-        var storage = Storage();
-        await storage.Load();
-        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
+        var (storage, etag) = await WithBalance(100);
 
         var t = Guid.NewGuid();
         _rows.LoseAnswers = true;
@@ -74,9 +70,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task A_write_refused_for_its_version_leaves_the_storage_to_reload()
     {
-        var storage = Storage();
-        await storage.Load();
-        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
+        var (storage, etag) = await WithBalance(100);
 
         // Another activation of the same wallet wrote meanwhile: this one's write fails alone, and so does its next.
         var other = Storage();
@@ -87,6 +81,14 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
 
         var loaded = await storage.Load();
         Assert.Equal(("2", 40L), (loaded.ETag, loaded.CommittedState.Balance));
+    }
+
+    /// <summary>A loaded storage that has written one committed state, and that state's ETag.</summary>
+    private async Task<(LedgerStateStorage<WalletState> Storage, string ETag)> WithBalance(long balance)
+    {
+        var storage = Storage();
+        await storage.Load();
+        return (storage, await storage.Store(null, Metadata(), [Prepared(1, balance)], 1, null));
     }
 
     private LedgerStateStorage<WalletState> Storage() => new(_rows, _serializer, Wallet, "wallet", () => null);
