@@ -21,3 +21,63 @@ CREATE TABLE IF NOT EXISTS tekana_transactional_state (
 -- write a full update; the outbox sweeper, which runs after failures only, reads the wallets' rows by key instead).
 ALTER TABLE tekana_transactional_state SET (fillfactor = 70);
 DROP INDEX IF EXISTS tekana_transactional_state_modified;
+
+-- Group commit: the writes of many grains and the movement records they carry, in one call and one commit. Each write
+-- is answered by its place in the arrays: its new version, -1 when a record it carries is already stored (the write
+-- is left out), or nothing when it was stale. A record is inserted only with the write that carries it, and without
+-- ON CONFLICT: one that another transaction stores first fails the whole call, and nothing of it is stored.
+--
+-- Every statement here finds its rows by their whole primary key. The function plans each one once per session and
+-- keeps the plan, with sequential scans ruled out, so the plan goes through the key whatever the table's size was when
+-- it was made; one set-based statement planned on every call spent 30 % of its time in the planner.
+CREATE OR REPLACE FUNCTION tekana_group_commit(
+    p_service text, p_types text[], p_keys text[], p_names text[], p_versions bigint[], p_payloads bytea[],
+    p_record_type text, p_record_state text, p_record_types text[],
+    p_record_owners bigint[], p_record_ids text[], p_record_payloads bytea[])
+RETURNS TABLE (write_number bigint, written_version bigint)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $$
+DECLARE
+    v_recorded bigint[];
+    v_written bigint[] := '{}';
+    v_version bigint;
+BEGIN
+    SELECT coalesce(array_agg(DISTINCT r.owner), '{}') INTO v_recorded
+      FROM unnest(p_record_owners, p_record_ids) AS r(owner, id)
+     WHERE EXISTS (SELECT 1 FROM tekana_transactional_state s
+                    WHERE s.service_id = p_service AND s.grain_type = ANY(p_record_types)
+                      AND s.grain_key = r.id AND s.state_name = p_record_state);
+    FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+        IF i = ANY(v_recorded) THEN
+            write_number := i;
+            written_version := -1;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF p_versions[i] > 0 THEN
+            UPDATE tekana_transactional_state s
+               SET version = s.version + 1, payload = p_payloads[i], modified_at = now()
+             WHERE s.service_id = p_service AND s.grain_type = p_types[i] AND s.grain_key = p_keys[i]
+               AND s.state_name = p_names[i] AND s.version = p_versions[i]
+            RETURNING s.version INTO v_version;
+        ELSE
+            INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
+            VALUES (p_service, p_types[i], p_keys[i], p_names[i], 1, p_payloads[i])
+            ON CONFLICT DO NOTHING
+            RETURNING 1 INTO v_version;
+        END IF;
+        IF FOUND THEN
+            write_number := i;
+            written_version := v_version;
+            RETURN NEXT;
+            v_written := array_append(v_written, i::bigint);
+        END IF;
+    END LOOP;
+    INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
+    SELECT p_service, p_record_type, r.id, p_record_state, 1, r.payload
+      FROM unnest(p_record_owners, p_record_ids, p_record_payloads) AS r(owner, id, payload)
+     WHERE r.owner = ANY(v_written);
+END
+$$;

@@ -165,10 +165,12 @@ public static class TekanaSiloBuilderExtensions
         connectionString = PostgresConnections.WithDefaults(connectionString);
         builder.Services.TryAddSingleton(_ => PostgresConnections.CreateDataSource(connectionString));
         builder.Services.AddKeyedSingleton(PostgresConnections.CustomPlans, (_, _) => PostgresConnections.CreateCustomPlanDataSource(
-            connectionString, GroupCommitWriter.MaxConcurrentRoundTrips + GroupReader.MaxConcurrentRoundTrips));
+            connectionString, GroupCommitWriter.MaxConcurrentRoundTrips));
+        builder.Services.AddKeyedSingleton(PostgresConnections.PointLookups, (_, _) => PostgresConnections.CreatePointLookupDataSource(
+            connectionString, GroupReader.MaxConcurrentRoundTrips));
         builder.Services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredKeyedService<NpgsqlDataSource>(PostgresConnections.CustomPlans),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupCommitWriter>>()));
-        builder.Services.AddSingleton(sp => new GroupReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(PostgresConnections.CustomPlans),
+        builder.Services.AddSingleton(sp => new GroupReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(PostgresConnections.PointLookups),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupReader>>()));
         builder.Services.AddSingleton<IStateRows>(sp => new PostgresStateRows(sp.GetRequiredService<GroupReader>(), sp.GetRequiredService<GroupCommitWriter>()));
         builder.AddTekanaLedgerStorage();

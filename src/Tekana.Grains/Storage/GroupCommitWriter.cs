@@ -37,51 +37,18 @@ internal sealed record SettledRecord(string Id, byte[] Payload);
 /// better (measured).
 /// </summary>
 internal sealed class GroupCommitWriter(NpgsqlDataSource database, string serviceId, ILogger<GroupCommitWriter> log)
-    // One write per grain and statement: two writes of one grain from the same version (two activations of it) would
-    // both match the one row the statement updates, and both would pass for written.
+    // One write per grain and call: a second write of a grain (from a second activation of it) waits for the next call,
+    // and is judged against the row the first one left.
     : GroupedRoundTrips<StateWrite>(oneRequestPerRow: true, "group commit", log)
 {
-    // A write whose records include one already stored (a movement run again after it committed, here or by a former
-    // record grain) is left out of the statement and fails alone: it changes nothing, and the rest of the batch
-    // commits; its n comes back with version -1. A record is inserted only with the write that carries it (written)
-    // and without ON CONFLICT: one that another statement stores after this one's snapshot fails the whole statement,
-    // and nothing of it is stored.
+    // The statement is a function of the schema (sql/040_transactional_state.sql), which plans its own statements once
+    // per session. A write whose records include one already stored (a movement run again after it committed, here or
+    // by a former record grain) is left out and fails alone: it changes nothing, and the rest of the batch commits; its
+    // place comes back with version -1. A record already stored by a transaction that commits after this one began fails
+    // the whole call, and nothing of it is stored.
     private const string Sql = """
-        WITH input AS (
-            SELECT * FROM unnest(@types, @keys, @names, @versions, @payloads) WITH ORDINALITY
-                AS i(grain_type, grain_key, state_name, version, payload, n)),
-        records AS (
-            SELECT * FROM unnest(@record_owners, @record_ids, @record_payloads) AS r(n, id, payload)),
-        recorded AS (
-            SELECT DISTINCT r.n FROM records r JOIN tekana_transactional_state s
-                ON s.service_id = @service AND s.grain_type = ANY(@record_types)
-               AND s.grain_key = r.id AND s.state_name = @record_state),
-        updated AS (
-            UPDATE tekana_transactional_state s
-               SET version = s.version + 1, payload = i.payload, modified_at = now()
-              FROM input i
-             WHERE i.version > 0 AND s.service_id = @service AND s.grain_type = i.grain_type
-               AND s.grain_key = i.grain_key AND s.state_name = i.state_name AND s.version = i.version
-               AND i.n NOT IN (SELECT n FROM recorded)
-            RETURNING s.version, i.n),
-        inserted AS (
-            INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
-            SELECT @service, i.grain_type, i.grain_key, i.state_name, 1, i.payload FROM input i
-             WHERE i.version = 0 AND i.n NOT IN (SELECT n FROM recorded)
-            ON CONFLICT DO NOTHING
-            RETURNING grain_type, grain_key, state_name, version),
-        written AS (
-            SELECT version, n FROM updated
-            UNION ALL
-            SELECT w.version, i.n FROM inserted w JOIN input i USING (grain_type, grain_key, state_name)),
-        settled AS (
-            INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
-            SELECT @service, @record_type, r.id, @record_state, 1, r.payload
-              FROM records r
-             WHERE r.n IN (SELECT n FROM written))
-        SELECT n, version FROM written
-        UNION ALL
-        SELECT n, -1 FROM recorded
+        SELECT write_number, written_version FROM tekana_group_commit(@service, @types, @keys, @names, @versions, @payloads,
+            @record_type, @record_state, @record_types, @record_owners, @record_ids, @record_payloads)
         """;
 
     internal Task<long> WriteAsync(StateWrite write)

@@ -53,15 +53,16 @@ internal sealed record StateRead(string GrainType, string GrainKey, string State
 /// the table's first statistics, taken while it was nearly empty (scan the table, hash the keys), and kept it while
 /// the table grew, until PostgreSQL analysed it again (measured: half the throughput in the first minute of a fresh
 /// database). A read that names former grain types (a movement's record) is still one statement: the primary key
-/// looked up for each of its grain types.
+/// looked up for each of its grain types. The reads run in sessions that plan each statement once and keep the plan
+/// (<see cref="PostgresConnections.WithPointLookupPlans"/>).
 /// </summary>
 internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, ILogger<GroupReader> log)
     : GroupedRoundTrips<StateRead>(oneRequestPerRow: false, "group read", log)
 {
-    private const string Sql =
+    internal const string Sql =
         "SELECT grain_type, version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = $2 AND grain_key = $3 AND state_name = $4";
 
-    private const string SqlWithFormerTypes =
+    internal const string SqlWithFormerTypes =
         "SELECT grain_type, version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = ANY($2) AND grain_key = $3 AND state_name = $4";
 
     internal Task<StoredState?> ReadAsync(StateRead read)

@@ -8,20 +8,26 @@ namespace Tekana.IntegrationTests.Storage;
 public sealed class GroupReaderTests : IAsyncLifetime
 {
     private NpgsqlDataSource _database = null!;
+    private NpgsqlDataSource _lookups = null!;
     private GroupCommitWriter _writer = null!;
     private GroupReader _reader = null!;
 
     public async Task InitializeAsync()
     {
-        _database = PostgresConnections.CreateCustomPlanDataSource(await TestDatabase.CreateAsync("groupread"), GroupReader.MaxConcurrentRoundTrips + 1);
+        // As in the silo: the writer in sessions that plan each statement for its arguments, the reader in sessions
+        // that plan each statement once.
+        var connectionString = await TestDatabase.CreateAsync("groupread");
+        _database = PostgresConnections.CreateCustomPlanDataSource(connectionString, GroupCommitWriter.MaxConcurrentRoundTrips + 1);
+        _lookups = PostgresConnections.CreatePointLookupDataSource(connectionString, GroupReader.MaxConcurrentRoundTrips + 1);
         _writer = new GroupCommitWriter(_database, "service", NullLogger<GroupCommitWriter>.Instance);
-        _reader = new GroupReader(_database, "service", NullLogger<GroupReader>.Instance);
+        _reader = new GroupReader(_lookups, "service", NullLogger<GroupReader>.Instance);
     }
 
     public async Task DisposeAsync()
     {
         await _reader.DisposeAsync();
         await _writer.DisposeAsync();
+        await _lookups.DisposeAsync();
         await _database.DisposeAsync();
     }
 
@@ -77,6 +83,44 @@ public sealed class GroupReaderTests : IAsyncLifetime
         await Execute("ALTER TABLE tekana_transactional_state_away RENAME TO tekana_transactional_state");
         var stored = await _reader.ReadAsync(new StateRead("wallet", "here", "wallet"));
         Assert.Equal((1L, (byte)1), (stored!.Version, stored.Payload.Single()));
+    }
+
+    [Theory]
+    [InlineData(GroupReader.Sql, "'wallet'")]
+    [InlineData(GroupReader.SqlWithFormerTypes, "ARRAY['movement', 'transactionrecord']")]
+    public async Task A_read_planned_on_a_one_row_table_goes_through_the_key_once_the_table_has_grown(string sql, string grainTypes)
+    {
+        // The reader's sessions keep the plan a statement gets when it is first run: here, on a table whose statistics
+        // say one row, which a sequential scan reads fastest. The plan is kept until the table is analysed again.
+        await _writer.WriteAsync(new StateWrite("wallet", "k0", "wallet", 0, [0]));
+        await Execute("ANALYZE tekana_transactional_state");
+        await using var session = await _lookups.OpenConnectionAsync();
+        await Execute(session, $"PREPARE lookup AS {sql}");
+        var arguments = $"('service', {grainTypes}, 'k1', 'wallet')";
+        await Execute(session, $"EXECUTE lookup{arguments}");
+
+        await Execute("""
+            INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
+            SELECT 'service', 'wallet', 'k' || i, 'wallet', 1, '\x00' FROM generate_series(1, 20000) i
+            """);
+
+        await using var explain = new NpgsqlCommand($"EXPLAIN EXECUTE lookup{arguments}", session);
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+        Assert.DoesNotContain(plan, line => line.Contains("Seq Scan", StringComparison.Ordinal));
+        Assert.Contains(plan, line => line.Contains("tekana_transactional_state_pkey", StringComparison.Ordinal));
+    }
+
+    private static async Task Execute(NpgsqlConnection session, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, session);
+        await command.ExecuteNonQueryAsync();
     }
 
     private async Task Execute(string sql)

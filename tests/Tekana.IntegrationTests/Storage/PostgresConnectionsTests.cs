@@ -46,6 +46,18 @@ public sealed class PostgresConnectionsTests
     }
 
     [Fact]
+    public async Task Read_sessions_plan_each_statement_once_and_never_scan_a_whole_table()
+    {
+        await using var database = PostgresConnections.CreatePointLookupDataSource(await TestDatabase.CreateAsync("pointlookups"), maxConnections: 1);
+
+        await using var command = database.CreateCommand("SELECT current_setting('plan_cache_mode'), current_setting('enable_seqscan')");
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(("force_generic_plan", "off"), (reader.GetString(0), reader.GetString(1)));
+        Assert.Equal(1, new NpgsqlConnectionStringBuilder(database.ConnectionString).MaxPoolSize);
+    }
+
+    [Fact]
     public void A_plan_cache_mode_the_connection_string_sets_is_kept()
     {
         var options = new NpgsqlConnectionStringBuilder(PostgresConnections.WithCustomPlans("Host=db;Options=-c plan_cache_mode=auto")).Options;
