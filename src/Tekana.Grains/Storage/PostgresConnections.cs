@@ -80,7 +80,7 @@ public static class PostgresConnections
     /// </summary>
     /// <remarks>
     /// Planned for its arguments on every call (<see cref="WithCustomPlans"/>), the read of a movement's record spent
-    /// twice as long in the planner as in the executor (1.09 s against 0.50 s for the 31,941 reads of a 20 s run,
+    /// twice as long in the planner as in the executor (1.09 s against 0.50 s for the 31,941 reads of one benchmark run,
     /// pg_stat_statements). A plan kept from a nearly empty table would scan the table as it grows; without sequential
     /// scans, every plan left for a whole-key lookup goes through the key, at any table size.
     /// </remarks>

@@ -175,6 +175,17 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
         Assert.Contains("fillfactor=70", reader.GetFieldValue<string[]>(1));
     }
 
+    [Fact]
+    public async Task The_group_commit_function_plans_its_statements_once_and_never_scans_the_whole_table()
+    {
+        // Its statements look rows up by their whole key only: with sequential scans ruled out, a plan kept from a
+        // nearly empty table still goes through the key (see GroupReaderTests for the same settings at work).
+        await using var command = _database.CreateCommand("SELECT proconfig FROM pg_proc WHERE proname = 'tekana_group_commit'");
+        var settings = (string[])(await command.ExecuteScalarAsync())!;
+
+        Assert.Equal(["plan_cache_mode=force_generic_plan", "enable_seqscan=off"], settings);
+    }
+
     /// <summary>Locks a grain's row from another connection until disposed.</summary>
     private async Task<IAsyncDisposable> HoldRowAsync(string key)
     {
