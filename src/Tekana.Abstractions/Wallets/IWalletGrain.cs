@@ -43,6 +43,18 @@ public interface IWalletGrain : IEventSourceGrain
     [Transaction(TransactionOption.Join)]
     Task<EntryResult> Credit(WalletEntry entry);
 
+    /// <summary>
+    /// Takes money out as the second leg of <paramref name="movement"/>, whose credit leg already posted as
+    /// <paramref name="credited"/>, and carries the completed movement's record like <see cref="Settle"/>: the last
+    /// writer to join a transaction manages its commit.
+    /// </summary>
+    [Transaction(TransactionOption.Join)]
+    Task<EntryResult> DebitAndSettle(TransactionRecord movement, EntryResult credited);
+
+    /// <summary>Puts money in as the second leg of <paramref name="movement"/>, as <see cref="DebitAndSettle"/> takes it out.</summary>
+    [Transaction(TransactionOption.Join)]
+    Task<EntryResult> CreditAndSettle(TransactionRecord movement, EntryResult debited);
+
     /// <summary>Puts money in for several movements of one transaction, in order, with consecutive sequence numbers.</summary>
     /// <remarks>Interleaves, as <see cref="TryDebit"/> does.</remarks>
     [Transaction(TransactionOption.Join)]
@@ -51,7 +63,7 @@ public interface IWalletGrain : IEventSourceGrain
 
     /// <summary>
     /// Carries the records of the movements this transaction settles, written in the same commit as this wallet's
-    /// state. Called on the transaction's first wallet, which manages its commit.
+    /// state. Called on the last wallet to join the transaction, which manages its commit.
     /// </summary>
     /// <remarks>The wallet's lock is already this transaction's: the call interleaves, as <see cref="TryDebit"/> does.</remarks>
     [Transaction(TransactionOption.Join)]

@@ -119,7 +119,7 @@ public static class TekanaSiloBuilderExtensions
     public static ISiloBuilder AddTekanaGrains(this ISiloBuilder builder)
     {
         builder.UseTransactions();
-        ShortLockTransactionAgent.Decorate(builder.Services);
+        LedgerTransactionAgent.Decorate(builder.Services);
         // Orleans' default directory deactivates, on every surviving silo, the activations whose directory entries a
         // dead silo held. A deactivating wallet holds all incoming messages (the transaction protocol's Cancel
         // included) until its running requests end, and a running commit can wait for exactly such a Cancel: the
@@ -135,10 +135,10 @@ public static class TekanaSiloBuilderExtensions
             // until the coordinator confirms again: every second, not Orleans' 30 s. Confirming is idempotent.
             o.ConfirmationRetryDelay = TimeSpan.FromSeconds(1);
             // Each of the three below keeps a wake-up pending per lock or commit for its whole span, and Orleans walks
-            // every pending wake-up 20 times a second (see ShortLockTransactionAgent): short spans cost less CPU.
+            // every pending wake-up 20 times a second (see LedgerTransactionAgent): short spans cost less CPU.
             // A lock is broken after the longer of this and its transaction's timeout: both are the agent's 2 s, where
             // Orleans has 8 s and 10 s.
-            o.LockTimeout = ShortLockTransactionAgent.LockTimeout;
+            o.LockTimeout = LedgerTransactionAgent.LockTimeout;
             // A coordinator gives up on participants that do not prepare (their silo stopped) after 1.5 s, not 20 s.
             o.PrepareTimeout = TimeSpan.FromSeconds(1.5);
             // A prepared participant asks a silent coordinator for the outcome every 1.5 s, not 60 s. The coordinator

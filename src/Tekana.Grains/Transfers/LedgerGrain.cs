@@ -106,8 +106,9 @@ public sealed class LedgerGrain(
     /// <remarks>
     /// Both legs run from here, so that the transaction makes the fewest sequential calls: a wallet holds its lock from
     /// its leg until the transaction prepares, and every call in between is time a busy wallet waits. Locks are taken
-    /// in <see cref="WalletLockOrder"/>. The first wallet called is the transaction's first writer, which Orleans makes
-    /// its manager: it carries the movement's record, written in the same database commit as its state (<see cref="MovementSettlements"/>).
+    /// in <see cref="WalletLockOrder"/>. The second wallet called is the transaction's last writer, which manages its commit
+    /// (<see cref="LedgerTransactionAgent"/>): its leg's call also hands it the movement's record, written in the same
+    /// database commit as its state (<see cref="MovementSettlements"/>).
     /// </remarks>
     private async Task<MovementRun> Run(TransactionRecord pending)
     {
@@ -115,21 +116,17 @@ public sealed class LedgerGrain(
         var source = GrainFactory.Reference<IWalletGrain>(WalletIds.LegWallet(pending.FromWalletId, pending.Id));
         var destination = GrainFactory.Reference<IWalletGrain>(WalletIds.LegWallet(pending.ToWalletId, pending.Id));
         EntryResult debited, credited;
-        IWalletGrain first;
         if (WalletLockOrder.DebitFirst(pending.FromWalletId, pending.ToWalletId))
         {
             debited = await source.Debit(MovementLegs.Debit(pending));
-            credited = await destination.Credit(MovementLegs.Credit(pending));
-            first = source;
+            credited = await destination.CreditAndSettle(pending, debited);
         }
         else
         {
             credited = await destination.Credit(MovementLegs.Credit(pending));
-            debited = await source.Debit(MovementLegs.Debit(pending));
-            first = destination;
+            debited = await source.DebitAndSettle(pending, credited);
         }
         var completed = MovementLegs.Completed(pending, debited, credited);
-        await first.Settle([completed]);
         return new MovementRun(completed, Replayed: false, [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()]);
     }
 

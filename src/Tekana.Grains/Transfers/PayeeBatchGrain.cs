@@ -125,8 +125,17 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
             var toCredit = new List<int>();
             var payee = GrainFactory.Reference<IWalletGrain>(PayeeId);
             var payeeLocked = false;
-            // The first wallet called manages the transaction's commit and carries the movements' records.
-            IWalletGrain? first = null;
+            // The last wallet to join manages the transaction's commit and carries the movements' records
+            // (LedgerTransactionAgent). A payer may be called twice, the payee early and again at the end: each joins once.
+            IWalletGrain? manager = null;
+            var joined = new HashSet<string>();
+            void Joined(string id, IWalletGrain wallet)
+            {
+                if (joined.Add(id))
+                {
+                    manager = wallet;
+                }
+            }
 
             async Task CreditAsync()
             {
@@ -137,7 +146,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
                 }
                 toCredit.Clear();
                 payeeLocked = true;
-                first ??= payee;
+                Joined(PayeeId, payee);
             }
 
             // The wallets whose locks are taken: a house payer's leg goes to one of its shards.
@@ -153,7 +162,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
                 }
                 var payer = GrainFactory.Reference<IWalletGrain>(payers[i]);
                 debits[i] = await payer.TryDebit(MovementLegs.Debit(movements[i]));
-                first ??= payer;
+                Joined(payers[i], payer);
                 if (debits[i]!.Posted is not null)
                 {
                     toCredit.Add(i);
@@ -181,7 +190,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
                 runs[i] = new MovementRun(record, Replayed: false,
                     [.. new[] { outcome.Posted?.Event, credits[i]?.Event }.OfType<LedgerEvent>()]);
             }
-            await first!.Settle([.. settled]);
+            await manager!.Settle([.. settled]);
         });
         return runs;
     }

@@ -11,6 +11,7 @@ using Tekana.Domain.Wallets;
 using Tekana.Grains.Events;
 using Tekana.Grains.Hosting;
 using Tekana.Grains.Storage;
+using Tekana.Grains.Transfers;
 
 namespace Tekana.Grains.Wallets;
 
@@ -125,12 +126,32 @@ public sealed class WalletGrain : Grain, IWalletGrain
         return entries.Select(entry => PostCredit(s, entry)).ToArray();
     });
 
+    public async Task<EntryResult> DebitAndSettle(TransactionRecord movement, EntryResult credited)
+    {
+        var debited = await Debit(MovementLegs.Debit(movement));
+        Carry([MovementLegs.Completed(movement, debited, credited)]);
+        return debited;
+    }
+
+    public async Task<EntryResult> CreditAndSettle(TransactionRecord movement, EntryResult debited)
+    {
+        var credited = await Credit(MovementLegs.Credit(movement));
+        Carry([MovementLegs.Completed(movement, debited, credited)]);
+        return credited;
+    }
+
     public Task Settle(TransactionRecord[] records)
     {
-        // This wallet's leg came first: it manages the transaction's commit, and its storage writes the records with it.
-        _settlements.Add(TransactionContext.GetRequiredTransactionInfo().TransactionId, records);
+        Carry(records);
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// This wallet joined the transaction last: it manages the transaction's commit (<see cref="LedgerTransactionAgent"/>),
+    /// and its storage writes the records with it.
+    /// </summary>
+    private void Carry(TransactionRecord[] records) =>
+        _settlements.Add(TransactionContext.GetRequiredTransactionInfo().TransactionId, records);
 
     public Task<WalletView> Freeze() => Change(s => SetStatus(s, WalletStatus.Frozen) ? EventTypes.WalletFrozen : null);
 

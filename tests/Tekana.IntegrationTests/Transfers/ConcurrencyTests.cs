@@ -53,7 +53,7 @@ public sealed class ConcurrencyTests(ClusterFixture fixture, ITestOutputHelper o
     public async Task Movements_crossing_the_same_wallets_in_opposite_directions_never_wait_out_a_lock_timeout()
     {
         // Orleans ends a cycle of transactions that wait for each other's locks only when a lock times out (after
-        // ShortLockTransactionAgent.LockTimeout), and every movement queued on those wallets waits with them. Payments
+        // LedgerTransactionAgent.LockTimeout), and every movement queued on those wallets waits with them. Payments
         // both ways between two customers, and deposits and withdrawals on both at the same moment, are what such
         // cycles are made of when legs lock their wallets in any other order than one. BIF is used by this test alone.
         var ada = (await Client.RegisterAsync("BIF")).WalletId;
@@ -84,7 +84,7 @@ public sealed class ConcurrencyTests(ClusterFixture fixture, ITestOutputHelper o
 
         output.WriteLine($"slowest movement: {slowest.TotalMilliseconds:F0} ms");
         Assert.All(acknowledged, r => Assert.Equal(MovementStatus.Completed, r.Status));
-        Assert.True(slowest < Tekana.Grains.Hosting.ShortLockTransactionAgent.LockTimeout,
+        Assert.True(slowest < Tekana.Grains.Hosting.LedgerTransactionAgent.LockTimeout,
             $"a movement took {slowest.TotalSeconds:F1} s: it waited for a lock that a cycle of transactions held");
         await LedgerAudit.AssertConsistentAsync(Client, [ada, bob], acknowledged.ToList(), "BIF");
     }

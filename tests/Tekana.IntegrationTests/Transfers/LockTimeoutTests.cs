@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Transactions;
+using Orleans.Transactions.Abstractions;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Transfers;
@@ -15,14 +16,38 @@ namespace Tekana.IntegrationTests.Transfers;
 public sealed class LockTimeoutTests(ClusterFixture fixture, ITestOutputHelper output)
 {
     [Fact]
-    public void Every_silo_starts_transactions_through_the_short_lock_agent()
+    public void Every_silo_starts_transactions_through_the_ledger_agent()
     {
         foreach (var silo in fixture.Cluster.GetActiveSilos())
         {
-            Assert.IsType<ShortLockTransactionAgent>(silo.ServiceProvider.GetRequiredService<ITransactionAgent>());
+            Assert.IsType<LedgerTransactionAgent>(silo.ServiceProvider.GetRequiredService<ITransactionAgent>());
             var options = silo.ServiceProvider.GetRequiredService<IOptions<TransactionalStateOptions>>().Value;
-            Assert.Equal(ShortLockTransactionAgent.LockTimeout, options.LockTimeout);
+            Assert.Equal(LedgerTransactionAgent.LockTimeout, options.LockTimeout);
         }
+    }
+
+    [Fact]
+    public void The_last_writer_to_join_is_put_first_where_Orleans_looks_for_the_manager()
+    {
+        var grains = fixture.Cluster.GetActiveSilos().First().ServiceProvider.GetRequiredService<IGrainFactory>();
+        ParticipantId Wallet(string id, ParticipantId.Role roles = ParticipantId.Role.Resource | ParticipantId.Role.Manager) =>
+            new("wallet", (GrainReference)grains.GetGrain<IWalletGrain>(id), roles);
+        AccessCounter Writes = new() { Writes = 1 }, Reads = new() { Reads = 1 };
+        var (a, b, c, d) = (Wallet("a"), Wallet("b"), Wallet("c"), Wallet("d", ParticipantId.Role.Resource));
+
+        var participants = new Dictionary<ParticipantId, AccessCounter>(ParticipantId.Comparer) { [a] = Writes, [b] = Reads, [c] = Writes, [d] = Writes };
+        LedgerTransactionAgent.ManagedByLastWriter(participants);
+        // d writes last but cannot manage; b only reads. The others keep their order.
+        Assert.Equal([c, a, b, d], participants.Keys, ParticipantId.Comparer);
+        Assert.Equal([Writes, Writes, Reads, Writes], participants.Values);
+
+        var alone = new Dictionary<ParticipantId, AccessCounter>(ParticipantId.Comparer) { [a] = Writes, [b] = Reads };
+        LedgerTransactionAgent.ManagedByLastWriter(alone);
+        Assert.Equal([a, b], alone.Keys, ParticipantId.Comparer);
+
+        var readers = new Dictionary<ParticipantId, AccessCounter>(ParticipantId.Comparer) { [a] = Reads, [b] = Reads };
+        LedgerTransactionAgent.ManagedByLastWriter(readers);
+        Assert.Equal([a, b], readers.Keys, ParticipantId.Comparer);
     }
 
     [Fact]
@@ -34,7 +59,7 @@ public sealed class LockTimeoutTests(ClusterFixture fixture, ITestOutputHelper o
         var transactions = silo.GetRequiredService<ITransactionClient>();
         var grains = silo.GetRequiredService<IGrainFactory>();
         // Orleans' own timeout (10 s) would let the sitter keep the lock until it commits.
-        var sitting = ShortLockTransactionAgent.LockTimeout * 2;
+        var sitting = LedgerTransactionAgent.LockTimeout * 2;
         var locked = new TaskCompletionSource();
         var sitter = transactions.RunTransaction(TransactionOption.Create, async () =>
         {
