@@ -1,4 +1,3 @@
-using Tekana.Abstractions.Events;
 
 namespace Tekana.Abstractions.Transfers;
 
@@ -53,15 +52,11 @@ public sealed record MovementOutcome(
     [property: Id(0)] TransactionRecord Record,
     [property: Id(1)] bool Replayed);
 
-/// <summary>
-/// What a run of a movement's transaction produced: the record, whether it was only replayed, and the legs' events,
-/// which the wallets may publish once the transaction has committed.
-/// </summary>
+/// <summary>What a run of a movement's transaction produced: the record, and whether it was only replayed.</summary>
 [GenerateSerializer, Immutable]
 public sealed record MovementRun(
     [property: Id(0)] TransactionRecord Record,
-    [property: Id(1)] bool Replayed,
-    [property: Id(2)] LedgerEvent[] Events);
+    [property: Id(1)] bool Replayed);
 
 /// <summary>Re-reads a wallet's committed outbox in a transaction of its own and hands it back for publication.</summary>
 public interface IOutboxRecoveryGrain : IGrainWithIntegerKey

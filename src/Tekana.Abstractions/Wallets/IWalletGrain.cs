@@ -90,10 +90,6 @@ public interface IWalletGrain : IEventSourceGrain
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<OutboxSnapshot> ReadOutbox();
 
-    /// <summary>Events whose transaction committed, to be published in order.</summary>
-    [OneWay]
-    Task Committed([Immutable] LedgerEvent[] events);
-
     /// <summary>The committed outbox, read in a transaction that has committed: publish everything not yet delivered.</summary>
     [OneWay]
     Task Recovered(OutboxSnapshot snapshot);

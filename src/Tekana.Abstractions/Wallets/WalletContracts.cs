@@ -1,4 +1,3 @@
-using Tekana.Abstractions.Events;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
@@ -37,14 +36,13 @@ public sealed record WalletEntry
 }
 
 /// <summary>
-/// What a leg did to a wallet: its position in the wallet's sequence, the balance after it, and the leg's event as
-/// recorded in the wallet's outbox (none for house wallets).
+/// What a leg did to a wallet: its position in the wallet's sequence and the balance after it. The leg's event is in
+/// the wallet's outbox, and goes out when the movement commits.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record EntryResult(
     [property: Id(0)] long Sequence,
-    [property: Id(1)] long BalanceAfter,
-    [property: Id(2)] LedgerEvent? Event);
+    [property: Id(1)] long BalanceAfter);
 
 /// <summary>A leg that was posted, or the reason it was refused (nothing changed).</summary>
 [GenerateSerializer, Immutable]

@@ -29,6 +29,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         [PersistentState("customer", StorageNames.Customers)] IPersistentState<CustomerState> state,
         IPasswordHasher<string> passwordHasher,
         ITransactionClient transactions,
+        EventHandOff handOff,
         TimeProvider clock)
     {
         this.state = state;
@@ -36,13 +37,14 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         this.transactions = transactions;
         this.clock = clock;
         // A customer's outbox is its own plain state, read on activation: it needs no separate read.
-        _outbox = new OutboxPump(this, clock, TimeSpan.FromSeconds(5), sendRecovery: null);
+        _outbox = new OutboxPump(this, handOff, clock, TimeSpan.FromSeconds(5), sendRecovery: null);
     }
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Events a previous activation wrote but never saw delivered go out again.
-        await _outbox.MergeAsync(S.Outbox, S.EventNumber);
+        _outbox.Merge(S.Outbox, S.EventNumber);
+        return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -328,7 +330,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             });
         }
         await state.WriteStateAsync();
-        await _outbox.MergeAsync(S.Outbox, S.EventNumber);
+        _outbox.Merge(S.Outbox, S.EventNumber);
     }
 
     private IWalletGrain Wallet(string currency) =>

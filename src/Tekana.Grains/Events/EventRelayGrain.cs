@@ -17,18 +17,17 @@ namespace Tekana.Grains.Events;
 /// </summary>
 [ImplicitStreamSubscription(EventStreams.Namespace)]
 public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider clock, ILogger<EventRelayGrain> log)
-    : Grain, IEventRelayGrain, IStreamSubscriptionObserver, IAsyncObserver<LedgerEvent>
+    : Grain, IEventRelayGrain, IStreamSubscriptionObserver, IAsyncObserver<LedgerEvent[]>
 {
-    private const int MaxBatch = 1_000;
     private readonly List<LedgerEvent> _buffer = [];
     private Task _delivering = Task.CompletedTask;
 
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
-        await handleFactory.Create<LedgerEvent>().ResumeAsync(this);
+        await handleFactory.Create<LedgerEvent[]>().ResumeAsync(this);
 
-    public Task OnNextAsync(LedgerEvent item, StreamSequenceToken? token = null)
+    public Task OnNextAsync(LedgerEvent[] batch, StreamSequenceToken? token = null)
     {
-        _buffer.Add(item);
+        _buffer.AddRange(batch);
         // Events arriving while a batch is being delivered form the next batch (group commit to the sinks).
         if (_delivering.IsCompleted)
         {
@@ -49,7 +48,7 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
     {
         while (_buffer.Count > 0)
         {
-            var batch = _buffer.Take(MaxBatch).ToList();
+            var batch = _buffer.Take(EventHandOff.MaxBatch).ToList();
             _buffer.RemoveRange(0, batch.Count);
             try
             {

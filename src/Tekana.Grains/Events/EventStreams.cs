@@ -4,7 +4,8 @@ namespace Tekana.Grains.Events;
 
 /// <summary>
 /// Where events travel inside the cluster: an Orleans stream per partition, one relay grain per partition. A subject
-/// always maps to the same partition, and each subject publishes sequentially, so per-subject order holds end to end.
+/// always maps to the same partition, and each subject publishes in order, so per-subject order holds end to end.
+/// Each item on a stream is a batch of events (<see cref="EventHandOff"/>).
 /// </summary>
 public static class EventStreams
 {
@@ -12,8 +13,8 @@ public static class EventStreams
     public const string Namespace = "ledger";
     public const int Partitions = 16;
 
-    public static StreamId For(string subject) =>
-        StreamId.Create(Namespace, Partition(subject).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    public static StreamId For(int partition) =>
+        StreamId.Create(Namespace, partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     public static int Partition(string subject)
     {
@@ -25,7 +26,4 @@ public static class EventStreams
         }
         return (int)(hash % Partitions);
     }
-
-    public static Task Publish(this Grain grain, LedgerEvent e) =>
-        grain.GetStreamProvider(Provider).GetStream<LedgerEvent>(For(e.Subject)).OnNextAsync(e);
 }

@@ -3,15 +3,14 @@ using Tekana.Abstractions.Events;
 namespace Tekana.Grains.Events;
 
 /// <summary>
-/// Publishes one subject's events to the event stream strictly in number order, at least once. It only ever
-/// publishes events known to be committed: handed over after their transaction committed, or read back from the
-/// committed outbox. It keeps every event until all sinks acknowledged it, and sends again, in order, what stays
+/// Publishes one subject's events strictly in number order, at least once. It only ever publishes events known to be
+/// committed: those of a committed outbox, as a storage write committed it or a read transaction saw it. It keeps every event until all sinks acknowledged it, and sends again, in order, what stays
 /// unacknowledged for longer than <see cref="RetryAfter"/>, doubling that delay for each further send of the same event
 /// (up to <see cref="MaxRetryAfter"/>): a pipeline that is merely behind must not be flooded with copies. An event left
 /// unacknowledged behind a later one that was acknowledged is lost (each subject's events are delivered in order)
 /// and goes out again at the next check.
 /// </summary>
-internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvider clock)
+internal sealed class OutboxPublisher(Action<IReadOnlyCollection<LedgerEvent>> send, TimeProvider clock)
 {
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(10);
 
@@ -20,16 +19,13 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
     private readonly SortedDictionary<long, (LedgerEvent Event, DateTimeOffset? SentAt, int Sends)> _events = [];
     private readonly SortedSet<long> _earlyAcks = [];
 
-    /// <summary>Every event up to this number was handed to the stream; -1 until the committed outbox has been read.</summary>
+    /// <summary>Every event up to this number was sent; -1 until the committed outbox has been read.</summary>
     public long SentThrough { get; private set; } = -1;
 
     /// <summary>Every event up to this number is delivered and may leave the outbox.</summary>
     public long AckedThrough { get; private set; }
 
     public bool Known => SentThrough >= 0;
-
-    /// <summary>Committed events wait behind a missing one (its hand-over was lost): the committed outbox has it.</summary>
-    public bool HasGap => Known && _events.Keys.Any(n => n > SentThrough + 1) && !_events.ContainsKey(SentThrough + 1);
 
     public bool HasPending => !Known || _events.Count > 0;
 
@@ -60,12 +56,15 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
         SentThrough = Math.Max(SentThrough, AckedThrough);
     }
 
-    public async Task PublishReadyAsync()
+    /// <summary>Sends, in one call, every event that is next in number order.</summary>
+    public void PublishReady()
     {
         if (!Known)
         {
             return;
         }
+        List<LedgerEvent>? ready = null;
+        var now = clock.GetUtcNow();
         while (true)
         {
             var number = SentThrough + 1;
@@ -79,9 +78,13 @@ internal sealed class OutboxPublisher(Func<LedgerEvent, Task> publish, TimeProvi
             {
                 break;
             }
-            await publish(next.Event);
-            _events[number] = (next.Event, clock.GetUtcNow(), next.Sends + 1);
+            (ready ??= []).Add(next.Event);
+            _events[number] = (next.Event, now, next.Sends + 1);
             SentThrough = number;
+        }
+        if (ready is not null)
+        {
+            send(ready);
         }
     }
 

@@ -5,8 +5,8 @@ namespace Tekana.Grains.Events;
 
 /// <summary>
 /// Keeps one grain's outbox moving: publishes what is ready through an <see cref="OutboxPublisher"/>, and while
-/// anything is pending runs a timer that sends overdue events again and asks for a read of the committed outbox when
-/// the grain cannot know what it holds (a lost hand-over). The grain supplies that read, if it has one.
+/// anything is pending runs a timer that sends overdue events again and asks for a read of the committed outbox while
+/// the grain does not know what it holds (a read that failed). The grain supplies that read, if it has one.
 /// </summary>
 internal sealed class OutboxPump
 {
@@ -15,7 +15,6 @@ internal sealed class OutboxPump
     private readonly TimeSpan _period;
     private readonly Action? _sendRecovery;
     private IGrainTimer? _timer;
-    private bool _gapSeen;
     private int _reportedPending;
 
     // A read of the committed outbox that is under way, and whether another one is needed once it answers. A read
@@ -24,25 +23,18 @@ internal sealed class OutboxPump
     private bool _recoverAgain;
 
     /// <param name="sendRecovery">Sends a request to read the committed outbox; the answer comes to <see cref="Recovered"/>.</param>
-    public OutboxPump(Grain grain, TimeProvider clock, TimeSpan period, Action? sendRecovery)
+    public OutboxPump(Grain grain, EventHandOff handOff, TimeProvider clock, TimeSpan period, Action? sendRecovery)
     {
         _grain = grain;
         _clock = clock;
         _period = period;
         _sendRecovery = sendRecovery;
-        Publisher = new OutboxPublisher(e => grain.Publish(e), clock);
+        Publisher = new OutboxPublisher(handOff.Send, clock);
     }
 
     public OutboxPublisher Publisher { get; }
 
     private bool Recovering => _recoverySentAt is not null || _recoverAgain;
-
-    /// <summary>Events known to be committed (handed over by their committer).</summary>
-    public Task AddAsync(IEnumerable<LedgerEvent> events)
-    {
-        Publisher.Add(events);
-        return PublishAsync();
-    }
 
     /// <summary>Events every sink took: they may leave the outbox.</summary>
     public void Acknowledge(IEnumerable<long> numbers)
@@ -52,21 +44,15 @@ internal sealed class OutboxPump
     }
 
     /// <summary>Publishes what is ready; keeps the timer running while anything is pending.</summary>
-    public async Task PublishAsync()
+    public void Publish()
     {
-        try
+        Publisher.PublishReady();
+        // What is sent stays pending until acknowledged: the timer sends it again if it never is.
+        if (Publisher.HasPending)
         {
-            await Publisher.PublishReadyAsync();
+            EnsureTimer();
         }
-        finally
-        {
-            // Also when the stream refused an event: the timer sends it again, or it would wait for the next event.
-            if (Publisher.HasPending)
-            {
-                EnsureTimer();
-            }
-            ReportPending();
-        }
+        ReportPending();
     }
 
     /// <summary>The grain deactivates: what it held is no longer held here (its outbox still has it).</summary>
@@ -85,7 +71,7 @@ internal sealed class OutboxPump
         _reportedPending = pending;
     }
 
-    /// <summary>Asks for a read of the committed outbox (events recorded where no hand-over will follow, or lost).</summary>
+    /// <summary>Asks for a read of the committed outbox (after activation, or when a commit may have gone unseen).</summary>
     public void RequestRecovery()
     {
         if (_sendRecovery is null)
@@ -105,14 +91,14 @@ internal sealed class OutboxPump
     }
 
     /// <summary>Takes in the committed outbox (see <see cref="OutboxPublisher.Merge"/>) and publishes what is ready.</summary>
-    public Task MergeAsync(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    public void Merge(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
     {
         Publisher.Merge(outbox, lastNumber);
-        return PublishAsync();
+        Publish();
     }
 
     /// <summary>The committed outbox as a read transaction saw it.</summary>
-    public Task Recovered(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    public void Recovered(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
     {
         _recoverySentAt = null;
         if (_recoverAgain)
@@ -120,23 +106,22 @@ internal sealed class OutboxPump
             _recoverAgain = false;
             RequestRecovery();
         }
-        return MergeAsync(outbox, lastNumber);
+        Merge(outbox, lastNumber);
     }
 
     private void EnsureTimer() => _timer ??= _grain.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_period, _period));
 
-    private async Task CheckAsync()
+    private Task CheckAsync()
     {
         if (!Publisher.HasPending && !Recovering)
         {
             _timer?.Dispose();
             _timer = null;
-            _gapSeen = false;
-            return;
+            return Task.CompletedTask;
         }
         // Undelivered for too long (a sink or the stream lost them, Kafka away): send them again, in order.
         Publisher.ResendOverdue();
-        await Publisher.PublishReadyAsync();
+        Publisher.PublishReady();
         ReportPending();
 
         // A read that did not answer within two periods failed (its transaction timed out on a busy lock): ask again.
@@ -145,14 +130,11 @@ internal sealed class OutboxPump
             _recoverySentAt = null;
             _recoverAgain = true;
         }
-        // A gap that outlives one period means its committer died before handing the event over (a late hand-over
-        // fills it on its own): the committed outbox has it.
-        var gapPersists = Publisher.HasGap && _gapSeen;
-        _gapSeen = Publisher.HasGap;
-        if (_recoverySentAt is null && (gapPersists || !Publisher.Known || _recoverAgain))
+        if (_recoverySentAt is null && (!Publisher.Known || _recoverAgain))
         {
             _recoverAgain = false;
             RequestRecovery();
         }
+        return Task.CompletedTask;
     }
 }

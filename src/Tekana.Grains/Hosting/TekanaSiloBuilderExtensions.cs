@@ -85,6 +85,7 @@ public static class TekanaSiloBuilderExtensions
             o.MetadataMinTimeInCache = TimeSpan.FromMinutes(1);
         })));
         builder.AddMemoryGrainStorage("PubSubStore");
+        builder.Services.AddSingleton<EventHandOff>();
         builder.Services.AddTekanaHistory(connectionString);
         builder.Services.AddSingleton<IEventSink, ReadModelSink>();
         var kafka = configuration.GetSection(KafkaOptions.Section);

@@ -12,7 +12,12 @@ namespace Tekana.Grains.Storage;
 /// memory on the embedded default). The ETag is the row's version.
 /// </summary>
 internal sealed class LedgerStateStorage<TState>(
-    IStateRows rows, Serializer serializer, GrainId grain, string stateName, Func<MovementSettlements?> settlements)
+    IStateRows rows,
+    Serializer serializer,
+    GrainId grain,
+    string stateName,
+    Func<MovementSettlements?> settlements,
+    Func<ICommittedStateObserver<TState>?> observer)
     : ITransactionalStateStorage<TState> where TState : class, new()
 {
     private readonly string _type = grain.Type.ToString()!;
@@ -59,24 +64,30 @@ internal sealed class LedgerStateStorage<TState>(
         {
             throw new ArgumentException($"ETag {expectedETag} does not match the stored {ETag}.", nameof(expectedETag));
         }
+        TransactionalStateRecord<TState> record;
         try
         {
-            var record = Next(metadata, statesToPrepare, commitUpTo, abortAfter);
+            record = Next(metadata, statesToPrepare, commitUpTo, abortAfter);
             var movements = settlements();
             var settled = movements?.Due(metadata.CommitRecords, (statesToPrepare ?? []).Select(p => p.TransactionId)) ?? [];
             _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record))
             {
                 Settled = [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))],
             });
-            _record = record;
             movements?.Written(settled.Select(s => s.Transaction).Distinct());
-            return ETag!;
         }
         catch
         {
             _reloadNeeded = true;
             throw;
         }
+        var committed = record.CommittedSequenceId > _record.CommittedSequenceId;
+        _record = record;
+        if (committed)
+        {
+            observer()?.Committed(record.CommittedState);
+        }
+        return ETag!;
     }
 
     /// <summary>The record this write stores: a new one, so that a failed write leaves <see cref="_record"/> as stored.</summary>
@@ -132,5 +143,6 @@ internal sealed class LedgerStateStorage<TState>(
 internal sealed class LedgerStateStorageFactory(IStateRows rows, Serializer serializer) : ITransactionalStateStorageFactory
 {
     public ITransactionalStateStorage<TState> Create<TState>(string stateName, IGrainContext context) where TState : class, new() =>
-        new LedgerStateStorage<TState>(rows, serializer, context.GrainId, stateName, context.GetComponent<MovementSettlements>);
+        new LedgerStateStorage<TState>(
+            rows, serializer, context.GrainId, stateName, context.GetComponent<MovementSettlements>, context.GetComponent<ICommittedStateObserver<TState>>);
 }

@@ -1,7 +1,6 @@
 using Orleans.Concurrency;
 using Tekana.Abstractions;
 using Tekana.Abstractions.Errors;
-using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain;
@@ -126,8 +125,7 @@ public sealed class LedgerGrain(
             credited = await destination.Credit(MovementLegs.Credit(pending));
             debited = await source.DebitAndSettle(pending, credited);
         }
-        var completed = MovementLegs.Completed(pending, debited, credited);
-        return new MovementRun(completed, Replayed: false, [.. new[] { debited.Event, credited.Event }.OfType<LedgerEvent>()]);
+        return new MovementRun(MovementLegs.Completed(pending, debited, credited), Replayed: false);
     }
 
     /// <summary>The movement's record when its key was used before: the same request's outcome, replayed.</summary>
@@ -138,7 +136,7 @@ public sealed class LedgerGrain(
             return null;
         }
         EnsureSameRequest(existing, pending);
-        return new MovementRun(existing, Replayed: true, []);
+        return new MovementRun(existing, Replayed: true);
     }
 
     internal static void EnsureSameRequest(TransactionRecord stored, TransactionRecord request)
@@ -196,19 +194,17 @@ public sealed class LedgerGrain(
         return result;
     }
 
-    /// <summary>A movement that ran, here or in its payee's batch: its events handed over, its outcome counted.</summary>
+    /// <summary>
+    /// A movement that ran, here or in its payee's batch: its outcome counted. Its legs' events went out as their
+    /// wallets' storage committed them.
+    /// </summary>
     private MovementOutcome Settled(MovementRun run, bool retried, string type, long started)
     {
-        // Committed: the wallets may publish their legs' events. If this hand-over is lost, they find them in their outbox.
-        foreach (var e in run.Events)
-        {
-            GrainFactory.Reference<IWalletGrain>(e.Subject).Committed([e]).Ignore();
-        }
         var record = run.Record;
         if ((run.Replayed || retried) && record.Status == MovementStatus.Completed)
         {
-            // An earlier attempt may have committed without handing its events over (its outcome was in doubt): the
-            // wallets read them back from their committed outboxes.
+            // An earlier attempt's outcome was in doubt: a wallet whose write committed it without learning so (its
+            // answer was lost) reads its events back from its committed outbox.
             GrainFactory.Reference<IWalletGrain>(record.FromWalletId).Wake().Ignore();
             GrainFactory.Reference<IWalletGrain>(record.ToWalletId).Wake().Ignore();
         }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Tekana.Abstractions;
-using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Transfers;
@@ -65,7 +64,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
     }
 
     private static async Task<MovementRun?> AsReplay(Task<MovementRun?> original) =>
-        await original is { } run ? run with { Replayed = true, Events = [] } : null;
+        await original is { } run ? run with { Replayed = true } : null;
 
     private void StartBatches()
     {
@@ -178,7 +177,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
             {
                 if (existing[i] is { } replayed)
                 {
-                    runs[i] = new MovementRun(replayed, Replayed: true, []);
+                    runs[i] = new MovementRun(replayed, Replayed: true);
                     continue;
                 }
                 var movement = movements[i];
@@ -187,8 +186,7 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
                     ? MovementLegs.Completed(movement, debited, credited)
                     : movement with { Status = MovementStatus.Failed, FailureCode = outcome.Refusal, FailureMessage = outcome.Message };
                 settled.Add(record);
-                runs[i] = new MovementRun(record, Replayed: false,
-                    [.. new[] { outcome.Posted?.Event, credits[i]?.Event }.OfType<LedgerEvent>()]);
+                runs[i] = new MovementRun(record, Replayed: false);
             }
             await manager!.Settle([.. settled]);
         });

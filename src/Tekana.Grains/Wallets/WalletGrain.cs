@@ -15,19 +15,24 @@ using Tekana.Grains.Transfers;
 
 namespace Tekana.Grains.Wallets;
 
-public sealed class WalletGrain : Grain, IWalletGrain
+/// <summary>
+/// A wallet (<see cref="IWalletGrain"/>). Its storage tells it of each state it commits: the grain is a component of its
+/// own context, so the storage finds it as <see cref="ICommittedStateObserver{TState}"/>.
+/// </summary>
+public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<WalletState>
 {
     private readonly ITransactionalState<WalletState> _state;
     private readonly TimeProvider _clock;
     private readonly OutboxPump _outbox;
     private readonly MovementSettlements _settlements;
 
-    public WalletGrain([TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, TimeProvider clock)
+    public WalletGrain(
+        [TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, EventHandOff handOff, TimeProvider clock)
     {
         _state = state;
         _clock = clock;
         _settlements = new MovementSettlements(clock);
-        _outbox = new OutboxPump(this, clock, TimeSpan.FromSeconds(2),
+        _outbox = new OutboxPump(this, handOff, clock, TimeSpan.FromSeconds(2),
             () => GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore());
     }
 
@@ -185,9 +190,17 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     public Task<OutboxSnapshot> ReadOutbox() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber));
 
-    public Task Committed(LedgerEvent[] events) => _outbox.AddAsync(events);
+    /// <summary>
+    /// A storage write committed this state: the events in its outbox are committed, and go out. This is how a leg's
+    /// event leaves, with no call from the movement's runner (<see cref="ICommittedStateObserver{TState}"/>).
+    /// </summary>
+    void ICommittedStateObserver<WalletState>.Committed(WalletState state) => _outbox.Merge(state.Outbox, state.EventNumber);
 
-    public Task Recovered(OutboxSnapshot snapshot) => _outbox.Recovered(snapshot.Events, snapshot.LastNumber);
+    public Task Recovered(OutboxSnapshot snapshot)
+    {
+        _outbox.Recovered(snapshot.Events, snapshot.LastNumber);
+        return Task.CompletedTask;
+    }
 
     public Task Acknowledge(long[] numbers)
     {
@@ -197,7 +210,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
 
     public Task Wake()
     {
-        // An active wallet may still miss a hand-over whose committer died: the committed outbox has it.
+        // An active wallet may have missed a commit of its own (its write's answer was lost): the committed outbox has it.
         RequestRecovery();
         return Task.CompletedTask;
     }
@@ -210,13 +223,15 @@ public sealed class WalletGrain : Grain, IWalletGrain
         }
     }
 
-    /// <summary>A lifecycle change: applies it, and when it changed something, records its event in the outbox.</summary>
-    private async Task<WalletView> Change(Func<WalletState, string?> change)
+    /// <summary>
+    /// A lifecycle change: applies it, and when it changed something, records its event in the outbox. The event goes
+    /// out when its transaction commits here, however large that transaction is.
+    /// </summary>
+    private Task<WalletView> Change(Func<WalletState, string?> change) => _state.PerformUpdate(s =>
     {
-        var (view, emitted) = await _state.PerformUpdate(s =>
+        if (change(s) is { } type && s.Kind == WalletKind.Customer)
         {
-            var type = change(s);
-            var emitted = type is null || s.Kind != WalletKind.Customer ? null : Append(s, new LedgerEvent
+            Append(s, new LedgerEvent
             {
                 Id = "",
                 Type = type,
@@ -224,29 +239,20 @@ public sealed class WalletGrain : Grain, IWalletGrain
                 Time = s.UpdatedAt,
                 Wallet = View(s),
             });
-            return (View(s), emitted);
-        });
-        if (emitted is not null)
-        {
-            // This call may have joined a larger transaction that has not committed yet: publish only what is read
-            // back from the committed outbox.
-            RequestRecovery();
         }
-        return view;
-    }
+        return View(s);
+    });
 
-    private LedgerEvent Append(WalletState s, LedgerEvent e)
+    private void Append(WalletState s, LedgerEvent e)
     {
         s.Outbox.RemoveAll(o => o.Number <= _outbox.Publisher.AckedThrough);
         s.EventNumber++;
-        var numbered = e with
+        s.Outbox.Add(e with
         {
             Id = e.Id.Length > 0 ? e.Id : Ids.EventIdFor(Id, s.EventNumber),
             Subject = Id,
             Number = s.EventNumber,
-        };
-        s.Outbox.Add(numbered);
-        return numbered;
+        });
     }
 
     private bool SetStatus(WalletState s, WalletStatus target)
@@ -280,13 +286,17 @@ public sealed class WalletGrain : Grain, IWalletGrain
         return Post(s, entry, entry.Amount, balanceAfter);
     }
 
-    /// <summary>Posts one leg: the balance, the entry's sequence number and, for customer wallets, the leg's event.</summary>
+    /// <summary>Posts one leg: the balance, the entry's sequence number and, for customer wallets, the leg's event (it goes out at commit).</summary>
     private EntryResult Post(WalletState s, WalletEntry entry, long signedAmount, long balanceAfter)
     {
         s.Balance = balanceAfter;
         s.Sequence++;
         s.UpdatedAt = _clock.GetUtcNow();
-        var emitted = s.Kind != WalletKind.Customer ? null : Append(s, new LedgerEvent
+        if (s.Kind != WalletKind.Customer)
+        {
+            return new EntryResult(s.Sequence, balanceAfter);
+        }
+        Append(s, new LedgerEvent
         {
             Id = Ids.EventIdForLeg(entry.TransactionId, signedAmount < 0),
             Type = EventTypes.For(entry.Type),
@@ -310,7 +320,7 @@ public sealed class WalletGrain : Grain, IWalletGrain
                 CreatedAt = entry.CreatedAt,
             },
         });
-        return new EntryResult(s.Sequence, balanceAfter, emitted);
+        return new EntryResult(s.Sequence, balanceAfter);
     }
 
     /// <summary>House wallets exist for every supported currency from the first movement on; nobody opens them.</summary>

