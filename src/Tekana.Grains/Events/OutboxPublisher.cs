@@ -10,6 +10,12 @@ namespace Tekana.Grains.Events;
 /// unacknowledged behind a later one that was acknowledged is lost (each subject's events are delivered in order)
 /// and goes out again at the next check.
 /// </summary>
+/// <remarks>
+/// One hand-over at a time: events committed while an earlier hand-over is unacknowledged wait for it, and go out
+/// together once it is acknowledged or sent again. A hand-over can be lost on the way (a stream enqueue that failed, a
+/// sink that was away), and events sent behind it would reach the sinks first: a consumer would meet a subject's
+/// event before an earlier one that had never been delivered, which the ordering guarantee rules out.
+/// </remarks>
 internal sealed class OutboxPublisher(Action<IReadOnlyCollection<LedgerEvent>> send, TimeProvider clock)
 {
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(10);
@@ -28,6 +34,9 @@ internal sealed class OutboxPublisher(Action<IReadOnlyCollection<LedgerEvent>> s
     public bool Known => SentThrough >= 0;
 
     public bool HasPending => !Known || _events.Count > 0;
+
+    /// <summary>Some event that was sent is not acknowledged yet (unacknowledged events are kept in number order).</summary>
+    private bool AwaitingAcknowledgement => _events.Count > 0 && _events.Keys.First() <= SentThrough;
 
     /// <summary>Events held and not yet acknowledged.</summary>
     public int PendingCount => _events.Count;
@@ -56,10 +65,10 @@ internal sealed class OutboxPublisher(Action<IReadOnlyCollection<LedgerEvent>> s
         SentThrough = Math.Max(SentThrough, AckedThrough);
     }
 
-    /// <summary>Sends, in one call, every event that is next in number order.</summary>
+    /// <summary>Sends, in one call, every event that is next in number order, unless a hand-over awaits acknowledgement.</summary>
     public void PublishReady()
     {
-        if (!Known)
+        if (!Known || AwaitingAcknowledgement)
         {
             return;
         }

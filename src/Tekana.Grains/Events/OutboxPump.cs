@@ -36,11 +36,11 @@ internal sealed class OutboxPump
 
     private bool Recovering => _recoverySentAt is not null || _recoverAgain;
 
-    /// <summary>Events every sink took: they may leave the outbox.</summary>
+    /// <summary>Events every sink took: they may leave the outbox, and what waited behind them goes out.</summary>
     public void Acknowledge(IEnumerable<long> numbers)
     {
         Publisher.Acknowledge(numbers);
-        ReportPending();
+        Publish();
     }
 
     /// <summary>Publishes what is ready; keeps the timer running while anything is pending.</summary>

@@ -52,6 +52,45 @@ public sealed class OutboxPublisherTests
     }
 
     [Fact]
+    public void Events_committed_while_a_hand_over_awaits_acknowledgement_go_out_together_after_it()
+    {
+        var publisher = NewPublisher();
+        publisher.Merge([E(1), E(2)], 2);
+        publisher.PublishReady();
+
+        publisher.Add([E(3)]);
+        publisher.PublishReady();
+        publisher.Add([E(4)]);
+        publisher.PublishReady();
+        Assert.Equal([1L, 2L], _sent);
+
+        publisher.Acknowledge([1, 2]);
+        publisher.PublishReady();
+        Assert.Equal([1L, 2L, 3L, 4L], _sent);
+        Assert.Equal(2, _handOvers);
+    }
+
+    [Fact]
+    public void A_hand_over_lost_on_the_way_is_never_overtaken_by_later_events()
+    {
+        var publisher = NewPublisher();
+        publisher.Merge([E(1)], 1);
+        publisher.PublishReady(); // lost: never acknowledged
+
+        publisher.Add([E(2)]);
+        publisher.PublishReady();
+        _clock.Now += OutboxPublisher.RetryAfter - TimeSpan.FromSeconds(1);
+        publisher.ResendOverdue();
+        publisher.PublishReady();
+        Assert.Equal([1L], _sent);
+
+        _clock.Now += TimeSpan.FromSeconds(2);
+        publisher.ResendOverdue();
+        publisher.PublishReady();
+        Assert.Equal([1L, 1L, 2L], _sent);
+    }
+
+    [Fact]
     public void Events_go_out_in_number_order_and_a_gap_holds_the_ones_behind_it()
     {
         var publisher = NewPublisher();
