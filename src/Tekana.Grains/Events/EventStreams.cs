@@ -13,9 +13,6 @@ public static class EventStreams
     public const string Namespace = "ledger";
     public const int Partitions = 16;
 
-    /// <summary>How often each silo's pulling agents look for new items on the partitions' queues.</summary>
-    public static readonly TimeSpan PollPeriod = TimeSpan.FromMilliseconds(20);
-
     public static StreamId For(int partition) =>
         StreamId.Create(Namespace, partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
 

@@ -74,27 +74,16 @@ public static class TekanaSiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddTekanaEvents(this ISiloBuilder builder, IConfiguration configuration, string? connectionString)
     {
-        builder.AddMemoryStreams(EventStreams.Provider, stream =>
+        builder.AddMemoryStreams(EventStreams.Provider, stream => stream.ConfigureCacheEviction(options => options.Configure(o =>
         {
-            stream.ConfigureCacheEviction(options => options.Configure(o =>
-            {
-                // Orleans keeps a stream's events in its silo's cache until they are at least 5 minutes old and 30
-                // minutes behind the newest: under load, half an hour of events (gigabytes) that nobody reads again,
-                // since the relays take each event as it arrives and a publisher sends again whatever was not
-                // acknowledged. Kept that long they filled the old generation and made every collection slower.
-                o.DataMinTimeInCache = TimeSpan.FromSeconds(10);
-                o.DataMaxAgeInCache = TimeSpan.FromSeconds(30);
-                o.MetadataMinTimeInCache = TimeSpan.FromMinutes(1);
-            }));
-            stream.ConfigurePullingAgent(options => options.Configure(o =>
-            {
-                // A subject has one hand-over of events in flight at a time, and what it commits meanwhile stays in
-                // its outbox, which every movement of a busy wallet copies and stores. Orleans looks for new stream
-                // items every 100 ms by default; sooner, a hand-over comes back acknowledged sooner and a busy
-                // wallet's outbox stays short.
-                o.GetQueueMsgsTimerPeriod = EventStreams.PollPeriod;
-            }));
-        });
+            // Orleans keeps a stream's events in its silo's cache until they are at least 5 minutes old and 30 minutes
+            // behind the newest: under load, half an hour of events (gigabytes) that nobody reads again, since the
+            // relays take each event as it arrives and a publisher sends again whatever was not acknowledged. Kept
+            // that long they filled the old generation and made every collection slower.
+            o.DataMinTimeInCache = TimeSpan.FromSeconds(10);
+            o.DataMaxAgeInCache = TimeSpan.FromSeconds(30);
+            o.MetadataMinTimeInCache = TimeSpan.FromMinutes(1);
+        })));
         builder.AddMemoryGrainStorage("PubSubStore");
         builder.Services.AddSingleton<EventHandOff>();
         builder.Services.AddTekanaHistory(connectionString);
