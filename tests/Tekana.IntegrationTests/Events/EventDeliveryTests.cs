@@ -120,8 +120,7 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
             // Each wallet's money stream: entry sequences 1..N without gaps or repeats, first deliveries in order.
             var distinct = wallet.DistinctBy(e => e.Id).ToList();
             Assert.Equal(Enumerable.Range(1, distinct.Count).Select(i => (long)i), distinct.Select(e => e.Data.GetProperty("sequence").GetInt64()).Order());
-            var firstSeen = wallet.GroupBy(e => e.Id).Select(g => g.MinBy(e => e.Offset)!).OrderBy(e => e.Offset).Select(e => e.Sequence).ToList();
-            Assert.Equal(firstSeen.Order(), firstSeen);
+            AssertFirstDeliveriesInOrder(wallet);
             Assert.Single(wallet.Select(e => e.Partition).Distinct());
         }
         var rows = await TestDatabase.ScalarAsync<long>(fixture.ConnectionString,
@@ -172,11 +171,15 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
         Assert.Equal(50, arrived.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count());
         foreach (var wallet in new[] { alice, bob })
         {
-            // First deliveries in number order: whatever comes out of order is a copy of an earlier delivery.
-            var firstSeen = arrived.Where(e => e.Subject == wallet).GroupBy(e => e.Id).Select(g => g.MinBy(e => e.Offset)!)
-                .OrderBy(e => e.Offset).Select(e => e.Sequence).ToList();
-            Assert.Equal(firstSeen.Order(), firstSeen);
+            AssertFirstDeliveriesInOrder(arrived.Where(e => e.Subject == wallet));
         }
+    }
+
+    /// <summary>One subject's events on its partition: each one's first delivery comes in number order (whatever comes out of order is a copy of an earlier delivery).</summary>
+    private static void AssertFirstDeliveriesInOrder(IEnumerable<KafkaMock.Received> subject)
+    {
+        var firstSeen = subject.GroupBy(e => e.Id).Select(g => g.MinBy(e => e.Offset)!).OrderBy(e => e.Offset).Select(e => e.Sequence).ToList();
+        Assert.Equal(firstSeen.Order(), firstSeen);
     }
 
     [Fact]
