@@ -13,35 +13,39 @@ namespace Tekana.Grains.Events;
 /// is not acknowledged, and its publisher sends it again.
 /// </summary>
 /// <remarks>
-/// Each subject's order holds: a subject always maps to the same partition, its publisher hands its events over in
-/// number order, and a partition's batches go out one at a time, in the order they were filled.
+/// A subject always maps to the same partition, its publisher hands its events over in number order, and a
+/// partition's batches go out one at a time, in the order they were filled. A batch that is lost on the way is
+/// what the relays' order check is for (<see cref="DeliveryOrder"/>).
 /// </remarks>
 public sealed class EventHandOff(IServiceProvider services, ILogger<EventHandOff> log) : IAsyncDisposable
 {
     /// <summary>The longest an event waits to join its partition's next batch. Relays take batches as they come.</summary>
     public static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>The most events in one stream item; a relay hands at most this many to its sinks at once as well.</summary>
+    /// <summary>
+    /// The most events in one stream item, give or take one hand-over (a hand-over is never split); a relay hands
+    /// about this many to its sinks at once as well.
+    /// </summary>
     public const int MaxBatch = 1_000;
 
     private readonly Lock _lock = new();
-    private readonly List<LedgerEvent>[] _waiting = [.. Enumerable.Range(0, EventStreams.Partitions).Select(_ => new List<LedgerEvent>())];
+    private readonly List<EventRun>[] _waiting = [.. Enumerable.Range(0, EventStreams.Partitions).Select(_ => new List<EventRun>())];
     private readonly Task[] _sending = [.. Enumerable.Repeat(Task.CompletedTask, EventStreams.Partitions)];
     private readonly CancellationTokenSource _stopping = new();
     private IStreamProvider? _streams;
     private Task? _loop;
 
-    /// <summary>Takes one subject's events, in number order, for the next batch of the subject's partition.</summary>
-    public void Send(IReadOnlyCollection<LedgerEvent> events)
+    /// <summary>Takes one hand-over of a subject's events for the next batch of the subject's partition.</summary>
+    public void Send(EventRun run)
     {
-        if (events.Count == 0)
+        if (run.Events.Length == 0)
         {
             return;
         }
-        var partition = EventStreams.Partition(events.First().Subject);
+        var partition = EventStreams.Partition(run.Subject);
         lock (_lock)
         {
-            _waiting[partition].AddRange(events);
+            _waiting[partition].Add(run);
             if (_loop is null)
             {
                 // Started from some grain's turn: its ambient context (request context, trace) stays behind.
@@ -79,7 +83,7 @@ public sealed class EventHandOff(IServiceProvider services, ILogger<EventHandOff
                 // The previous batch is still on its way: this one goes after it, at a later tick.
                 continue;
             }
-            LedgerEvent[] batch;
+            EventRun[] batch;
             lock (_lock)
             {
                 var waiting = _waiting[partition];
@@ -87,7 +91,11 @@ public sealed class EventHandOff(IServiceProvider services, ILogger<EventHandOff
                 {
                     continue;
                 }
-                var count = Math.Min(waiting.Count, MaxBatch);
+                var (count, events) = (0, 0);
+                while (count < waiting.Count && events < MaxBatch)
+                {
+                    events += waiting[count++].Events.Length;
+                }
                 batch = [.. waiting.GetRange(0, count)];
                 waiting.RemoveRange(0, count);
             }
@@ -95,16 +103,16 @@ public sealed class EventHandOff(IServiceProvider services, ILogger<EventHandOff
         }
     }
 
-    private async Task SendAsync(int partition, LedgerEvent[] batch)
+    private async Task SendAsync(int partition, EventRun[] batch)
     {
         try
         {
             _streams ??= services.GetRequiredKeyedService<IStreamProvider>(EventStreams.Provider);
-            await _streams.GetStream<LedgerEvent[]>(EventStreams.For(partition)).OnNextAsync(batch);
+            await _streams.GetStream<EventRun[]>(EventStreams.For(partition)).OnNextAsync(batch);
         }
         catch (Exception e)
         {
-            log.LogWarning(e, "Could not put {Count} events on partition {Partition}; their publishers will send them again.", batch.Length, partition);
+            log.LogWarning(e, "Could not put {Count} events on partition {Partition}; their publishers will send them again.", batch.Sum(r => r.Events.Length), partition);
         }
     }
 

@@ -13,19 +13,25 @@ namespace Tekana.Grains.Events;
 /// <summary>
 /// One per stream partition: takes events off the stream, hands them in batches to every sink (read model, Kafka)
 /// and, once all sinks took a batch, acknowledges each event to its publisher so it may leave the outbox. A batch
-/// that fails is simply not acknowledged: its publishers send it again.
+/// that fails is simply not acknowledged: its publishers send it again. An event that does not directly follow its
+/// subject's last delivery waits for that resend too (<see cref="DeliveryOrder"/>), so no first delivery overtakes an
+/// earlier one.
 /// </summary>
 [ImplicitStreamSubscription(EventStreams.Namespace)]
 public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider clock, ILogger<EventRelayGrain> log)
-    : Grain, IEventRelayGrain, IStreamSubscriptionObserver, IAsyncObserver<LedgerEvent[]>
+    : Grain, IEventRelayGrain, IStreamSubscriptionObserver, IAsyncObserver<EventRun[]>
 {
-    private readonly List<LedgerEvent> _buffer = [];
+    /// <summary>Subjects whose last delivery a relay remembers, per generation (see <see cref="DeliveryOrder"/>).</summary>
+    public const int RememberedSubjects = 50_000;
+
+    private readonly List<EventRun> _buffer = [];
+    private readonly DeliveryOrder _order = new(RememberedSubjects);
     private Task _delivering = Task.CompletedTask;
 
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
-        await handleFactory.Create<LedgerEvent[]>().ResumeAsync(this);
+        await handleFactory.Create<EventRun[]>().ResumeAsync(this);
 
-    public Task OnNextAsync(LedgerEvent[] batch, StreamSequenceToken? token = null)
+    public Task OnNextAsync(EventRun[] batch, StreamSequenceToken? token = null)
     {
         _buffer.AddRange(batch);
         // Events arriving while a batch is being delivered form the next batch (group commit to the sinks).
@@ -48,8 +54,20 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
     {
         while (_buffer.Count > 0)
         {
-            var batch = _buffer.Take(EventHandOff.MaxBatch).ToList();
-            _buffer.RemoveRange(0, batch.Count);
+            var (runs, events) = (0, 0);
+            while (runs < _buffer.Count && events < EventHandOff.MaxBatch)
+            {
+                events += _buffer[runs++].Events.Length;
+            }
+            var plan = _order.Sort(_buffer.Take(runs));
+            _buffer.RemoveRange(0, runs);
+            TekanaMetrics.HeldBack(plan.HeldBack);
+            Acknowledge(plan.DeliveredBefore);
+            var batch = plan.Deliver;
+            if (batch.Count == 0)
+            {
+                continue;
+            }
             try
             {
                 foreach (var sink in sinks)
@@ -67,14 +85,20 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
                 log.LogWarning(e, "Could not deliver {Count} events; their publishers will send them again.", batch.Count);
                 continue;
             }
-            foreach (var subject in batch.GroupBy(e => e.Subject))
-            {
-                var numbers = subject.Select(e => e.Number).ToArray();
-                IEventSourceGrain source = Ids.IsCustomerId(subject.Key)
-                    ? GrainFactory.Reference<ICustomerGrain>(subject.Key)
-                    : GrainFactory.Reference<IWalletGrain>(subject.Key);
-                source.Acknowledge(numbers).Ignore();
-            }
+            _order.Delivered(batch);
+            Acknowledge(batch);
+        }
+    }
+
+    private void Acknowledge(List<LedgerEvent> events)
+    {
+        foreach (var subject in events.GroupBy(e => e.Subject))
+        {
+            var numbers = subject.Select(e => e.Number).ToArray();
+            IEventSourceGrain source = Ids.IsCustomerId(subject.Key)
+                ? GrainFactory.Reference<ICustomerGrain>(subject.Key)
+                : GrainFactory.Reference<IWalletGrain>(subject.Key);
+            source.Acknowledge(numbers).Ignore();
         }
     }
 }

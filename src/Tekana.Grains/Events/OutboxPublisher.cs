@@ -11,12 +11,12 @@ namespace Tekana.Grains.Events;
 /// and goes out again at the next check.
 /// </summary>
 /// <remarks>
-/// One hand-over at a time: events committed while an earlier hand-over is unacknowledged wait for it, and go out
-/// together once it is acknowledged or sent again. A hand-over can be lost on the way (a stream enqueue that failed, a
-/// sink that was away), and events sent behind it would reach the sinks first: a consumer would meet a subject's
-/// event before an earlier one that had never been delivered, which the ordering guarantee rules out.
+/// Each hand-over goes out as soon as its events are committed, whatever earlier ones are still on their way, and
+/// carries <see cref="AckedThrough"/>: the relays deliver a subject's event only right after the one before it
+/// (<see cref="DeliveryOrder"/>), so an event sent behind a hand-over that was lost waits for that one's resend
+/// instead of overtaking it.
 /// </remarks>
-internal sealed class OutboxPublisher(Action<IReadOnlyCollection<LedgerEvent>> send, TimeProvider clock)
+internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
 {
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(10);
 
@@ -34,9 +34,6 @@ internal sealed class OutboxPublisher(Action<IReadOnlyCollection<LedgerEvent>> s
     public bool Known => SentThrough >= 0;
 
     public bool HasPending => !Known || _events.Count > 0;
-
-    /// <summary>Some event that was sent is not acknowledged yet (unacknowledged events are kept in number order).</summary>
-    private bool AwaitingAcknowledgement => _events.Count > 0 && _events.Keys.First() <= SentThrough;
 
     /// <summary>Events held and not yet acknowledged.</summary>
     public int PendingCount => _events.Count;
@@ -65,10 +62,10 @@ internal sealed class OutboxPublisher(Action<IReadOnlyCollection<LedgerEvent>> s
         SentThrough = Math.Max(SentThrough, AckedThrough);
     }
 
-    /// <summary>Sends, in one call, every event that is next in number order, unless a hand-over awaits acknowledgement.</summary>
+    /// <summary>Sends, in one call, every event that is next in number order.</summary>
     public void PublishReady()
     {
-        if (!Known || AwaitingAcknowledgement)
+        if (!Known)
         {
             return;
         }
@@ -93,7 +90,7 @@ internal sealed class OutboxPublisher(Action<IReadOnlyCollection<LedgerEvent>> s
         }
         if (ready is not null)
         {
-            send(ready);
+            send(new EventRun { DeliveredThrough = AckedThrough, Events = [.. ready] });
         }
     }
 

@@ -22,6 +22,9 @@ public static class TekanaMetrics
     private static readonly Histogram<double> DeliveryLag = Meter.CreateHistogram<double>("tekana.events.delivery_lag", "s",
         "Time from an event's commit to its acknowledgement by a sink (Kafka, read model).");
 
+    private static readonly Counter<long> HeldBackEvents = Meter.CreateCounter<long>("tekana.events.held_back", "{event}",
+        "Events a relay did not deliver because an earlier one of their subject had not arrived (sent again later).");
+
     private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("tekana.movement.batch_size", "{movement}",
         "Movements per batch to a busy payee (one transaction, one lock of the payee).");
 
@@ -39,6 +42,14 @@ public static class TekanaMetrics
         if (delta != 0)
         {
             OutboxPending.Add(delta);
+        }
+    }
+
+    public static void HeldBack(int events)
+    {
+        if (events > 0)
+        {
+            HeldBackEvents.Add(events);
         }
     }
 
