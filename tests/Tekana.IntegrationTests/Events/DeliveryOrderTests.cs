@@ -5,13 +5,6 @@ namespace Tekana.IntegrationTests.Events;
 
 public sealed class DeliveryOrderTests
 {
-    private sealed class ManualClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private static LedgerEvent E(string subject, long number) =>
         new() { Id = $"evt_{subject}_{number}", Type = "t", Subject = subject, Number = number, Time = default };
 

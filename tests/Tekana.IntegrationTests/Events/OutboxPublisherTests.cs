@@ -5,13 +5,6 @@ namespace Tekana.IntegrationTests.Events;
 
 public sealed class OutboxPublisherTests
 {
-    private sealed class ManualClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private readonly ManualClock _clock = new();
     private readonly List<long> _sent = [];
     private readonly List<EventRun> _runs = [];
