@@ -68,10 +68,14 @@ export Logging__LogLevel__Default=Warning
 # Only registration (setup) hashes passwords; a cheaper hash keeps setup short and does not touch the measured path.
 export Security__PasswordHashing__IterationCount=1000
 
-Orleans__SiloPort=21111 Orleans__GatewayPort=31000 dotnet "$root/src/Tekana.Silo/bin/Release/net10.0/Tekana.Silo.dll" >"$work/silo.log" 2>&1 &
+# Each process reads its own appsettings.json (its content root is its build output, as in the container images);
+# the silo's health and metrics are at :18081.
+silo_dir="$root/src/Tekana.Silo/bin/Release/net10.0" api_dir="$root/src/Tekana.Api/bin/Release/net10.0"
+Urls=http://127.0.0.1:18081 Orleans__SiloPort=21111 Orleans__GatewayPort=31000 \
+  dotnet "$silo_dir/Tekana.Silo.dll" --contentRoot "$silo_dir" >"$work/silo.log" 2>&1 &
 silo=$!; pids+=("$silo")
 sleep 5
-ASPNETCORE_URLS=http://127.0.0.1:18080 dotnet "$root/src/Tekana.Api/bin/Release/net10.0/Tekana.Api.dll" >"$work/api.log" 2>&1 &
+ASPNETCORE_URLS=http://127.0.0.1:18080 dotnet "$api_dir/Tekana.Api.dll" --contentRoot "$api_dir" >"$work/api.log" 2>&1 &
 api=$!; pids+=("$api")
 bench=(dotnet "$here/Tekana.Bench/bin/Release/net10.0/Tekana.Bench.dll")
 api_url=http://127.0.0.1:18080
