@@ -91,11 +91,7 @@ public sealed class EventHandOff(IServiceProvider services, ILogger<EventHandOff
                 {
                     continue;
                 }
-                var (count, events) = (0, 0);
-                while (count < waiting.Count && events < MaxBatch)
-                {
-                    events += waiting[count++].Events.Length;
-                }
+                var count = EventRun.Fitting(waiting, MaxBatch);
                 batch = [.. waiting.GetRange(0, count)];
                 waiting.RemoveRange(0, count);
             }

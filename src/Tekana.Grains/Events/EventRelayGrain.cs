@@ -54,11 +54,7 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
     {
         while (_buffer.Count > 0)
         {
-            var (runs, events) = (0, 0);
-            while (runs < _buffer.Count && events < EventHandOff.MaxBatch)
-            {
-                events += _buffer[runs++].Events.Length;
-            }
+            var runs = EventRun.Fitting(_buffer, EventHandOff.MaxBatch);
             var plan = _order.Sort(_buffer.Take(runs));
             _buffer.RemoveRange(0, runs);
             TekanaMetrics.HeldBack(plan.HeldBack);

@@ -16,4 +16,15 @@ public sealed record EventRun
     [Id(1)] public required LedgerEvent[] Events { get; init; }
 
     public string Subject => Events[0].Subject;
+
+    /// <summary>How many of the first runs make one batch: whole runs, until they hold <paramref name="events"/> events or more.</summary>
+    public static int Fitting(List<EventRun> runs, int events)
+    {
+        var (count, held) = (0, 0);
+        while (count < runs.Count && held < events)
+        {
+            held += runs[count++].Events.Length;
+        }
+        return count;
+    }
 }
