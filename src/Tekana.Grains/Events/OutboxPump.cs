@@ -36,11 +36,11 @@ internal sealed class OutboxPump
 
     private bool Recovering => _recoverySentAt is not null || _recoverAgain;
 
-    /// <summary>Events every sink took: they may leave the outbox, and what waited behind them goes out.</summary>
+    /// <summary>Events every sink took: they may leave the outbox (nothing waits for an acknowledgement to go out).</summary>
     public void Acknowledge(IEnumerable<long> numbers)
     {
         Publisher.Acknowledge(numbers);
-        Publish();
+        ReportPending();
     }
 
     /// <summary>Publishes what is ready; keeps the timer running while anything is pending.</summary>
