@@ -23,6 +23,15 @@ public interface IWalletGrain : IEventSourceGrain
     [Transaction(TransactionOption.CreateOrJoin)]
     Task<WalletView> Get();
 
+    /// <summary>
+    /// The wallet as <see cref="Get"/> would answer, without a transaction, when its last committed state is known to be
+    /// current: no movement of it is prepared and waiting for its outcome. Null when only <see cref="Get"/> can tell
+    /// (something prepared, the state not loaded, a house wallet's total).
+    /// </summary>
+    [AlwaysInterleave]
+    [ReadOnly]
+    Task<WalletView?> GetIfSettled();
+
     /// <summary>Takes money out, as one leg of a movement.</summary>
     [Transaction(TransactionOption.Join)]
     Task<EntryResult> Debit(WalletEntry entry);

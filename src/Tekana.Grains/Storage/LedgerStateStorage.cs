@@ -40,6 +40,7 @@ internal sealed class LedgerStateStorage<TState>(
     public async Task<TransactionalStorageLoadResponse<TState>> Load()
     {
         settlements()?.Clear();
+        observer()?.Settled(null);
         if (await rows.ReadAsync(new StateRead(_type, _key, stateName)) is { } stored)
         {
             _version = stored.Version;
@@ -51,6 +52,7 @@ internal sealed class LedgerStateStorage<TState>(
             _record = new();
         }
         _reloadNeeded = false;
+        TellSettled();
         return new TransactionalStorageLoadResponse<TState>(ETag, _record.CommittedState, _record.CommittedSequenceId, _record.Metadata, _record.PendingStates);
     }
 
@@ -79,6 +81,7 @@ internal sealed class LedgerStateStorage<TState>(
         catch
         {
             _reloadNeeded = true;
+            observer()?.Settled(null);
             throw;
         }
         var committed = record.CommittedSequenceId > _record.CommittedSequenceId;
@@ -87,8 +90,11 @@ internal sealed class LedgerStateStorage<TState>(
         {
             observer()?.Committed(record.CommittedState);
         }
+        TellSettled();
         return ETag!;
     }
+
+    private void TellSettled() => observer()?.Settled(_record.PendingStates.Count == 0 ? _record.CommittedState : null);
 
     /// <summary>The record this write stores: a new one, so that a failed write leaves <see cref="_record"/> as stored.</summary>
     private TransactionalStateRecord<TState> Next(

@@ -26,6 +26,9 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     private readonly OutboxPump _outbox;
     private readonly MovementSettlements _settlements;
 
+    /// <summary>What <see cref="GetIfSettled"/> may answer from, as the storage last told (null: ask a transaction).</summary>
+    private WalletState? _settled;
+
     public WalletGrain(
         [TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, EventHandOff handOff, TimeProvider clock)
     {
@@ -108,6 +111,15 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
             Balance = shards.Aggregate(view.Balance, (sum, shard) => checked(sum + shard.Balance)),
             Sequence = shards.Aggregate(view.Sequence, (sum, shard) => checked(sum + shard.Sequence)),
         };
+    }
+
+    public Task<WalletView?> GetIfSettled()
+    {
+        if (_settled is not { } s || (IsHouse && !WalletIds.IsHouseShard(Id)))
+        {
+            return Task.FromResult<WalletView?>(null);
+        }
+        return s.Status == WalletStatus.None && !IsHouse ? throw NotFound() : Task.FromResult<WalletView?>(View(s));
     }
 
     public Task<EntryResult> Debit(WalletEntry entry) => _state.PerformUpdate(s =>
@@ -195,6 +207,8 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     /// event leaves, with no call from the movement's runner (<see cref="ICommittedStateObserver{TState}"/>).
     /// </summary>
     void ICommittedStateObserver<WalletState>.Committed(WalletState state) => _outbox.Merge(state.Outbox, state.EventNumber);
+
+    void ICommittedStateObserver<WalletState>.Settled(WalletState? state) => _settled = state;
 
     public Task Recovered(OutboxSnapshot snapshot)
     {

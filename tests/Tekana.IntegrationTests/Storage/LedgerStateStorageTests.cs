@@ -104,11 +104,40 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         Assert.Equal([100L, 60L], committed.Balances);
     }
 
+    [Fact]
+    public async Task The_grain_is_told_its_committed_state_is_current_only_while_nothing_is_prepared()
+    {
+        var observer = new CommittedBalances();
+        var storage = Storage(observer);
+        await storage.Load();
+        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null); // managed here: committed at once
+        etag = await storage.Store(etag, Metadata(), [Prepared(2, 60)], null, null); // prepared; its manager may commit it any time
+        etag = await storage.Store(etag, Metadata(), null, 2, null); // its confirmation
+        Assert.Equal([null, 0L, 100L, null, 60L], observer.Settled);
+
+        // A failed write leaves nothing to answer from, until a reload tells again.
+        _rows.Down = true;
+        await Assert.ThrowsAsync<IOException>(() => storage.Store(etag, Metadata(), [Prepared(3, 50)], 3, null));
+        _rows.Down = false;
+        await storage.Load();
+        Assert.Equal([null, null, 60L], observer.Settled[^3..]); // the failed write, then the reload's start and end
+
+        // A reload that finds a prepared state does not answer either.
+        await storage.Store(etag, Metadata(), [Prepared(3, 40)], null, null);
+        await storage.Load();
+        Assert.Equal([null, null, null], observer.Settled[^3..]);
+    }
+
     private sealed class CommittedBalances : ICommittedStateObserver<WalletState>
     {
         public List<long> Balances { get; } = [];
 
+        /// <summary>Each answer the storage allowed, as the balance it holds (null: none).</summary>
+        public List<long?> Settled { get; } = [];
+
         public void Committed(WalletState state) => Balances.Add(state.Balance);
+
+        void ICommittedStateObserver<WalletState>.Settled(WalletState? state) => Settled.Add(state?.Balance);
     }
 
     /// <summary>A loaded storage that has written one committed state, and that state's ETag.</summary>

@@ -29,6 +29,29 @@ public sealed class WalletTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task With_nothing_prepared_a_wallet_answers_from_its_committed_state_as_a_transaction_would()
+    {
+        var (_, alice) = await Client.RegisterAsync();
+        var (_, bob) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(alice, 1_000));
+        await Client.Execute(Ledger.Transfer(alice, bob, 300));
+        var wallets = new[] { alice, bob }.Select(id => Client.GetGrain<Abstractions.Wallets.IWalletGrain>(id)).ToArray();
+
+        // The wallet that did not manage the transfer answers once its confirmation is stored, shortly after the transfer's.
+        var settled = await Task.WhenAll(wallets.Select(w => w.GetIfSettled()));
+        for (var waited = 0; settled.Any(v => v is null) && waited < 250; waited++)
+        {
+            await Task.Delay(20);
+            settled = await Task.WhenAll(wallets.Select(w => w.GetIfSettled()));
+        }
+
+        Assert.Equal([(700L, 2L), (300L, 1L)], settled.Select(v => (v!.Balance, v.Sequence)));
+        Assert.Equal(await Task.WhenAll(wallets.Select(w => w.Get())), settled);
+        // A house wallet's balance is its shards' too, which only a transaction reads as one.
+        Assert.Null(await Client.GetGrain<Abstractions.Wallets.IWalletGrain>(WalletIds.Funding("RWF")).GetIfSettled());
+    }
+
+    [Fact]
     public async Task A_frozen_wallet_neither_sends_nor_receives_until_unfrozen()
     {
         var (_, alice) = await Client.RegisterAsync();
