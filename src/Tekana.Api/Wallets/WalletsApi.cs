@@ -33,10 +33,7 @@ public static class WalletsApi
         {
             return null;
         }
-        // Most wallets have nothing prepared at any moment, and then their committed state answers without the cost of a
-        // read transaction (about half a transfer's in the silo); a transaction reads the others.
-        var grain = cluster.Reference<IWalletGrain>(id);
-        var wallet = await ClusterRetry.Read(async () => await grain.GetIfSettled() ?? await grain.Get(), cancellationToken);
+        var wallet = await ClusterRetry.Read(cluster.Reference<IWalletGrain>(id).Read, cancellationToken);
         return user.IsStaff() || (user.IsCustomer() && wallet.OwnerId == user.Subject()) ? wallet : null;
     }
 

@@ -259,7 +259,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     {
         LedgerException.ThrowIf(CustomerTransitions.RequireExisting(S.Status));
         var wallets = await Task.WhenAll(S.Wallets.OrderBy(w => w.Key, StringComparer.Ordinal)
-            .Select(w => GrainFactory.Reference<IWalletGrain>(w.Value).Get()));
+            .Select(w => GrainFactory.Reference<IWalletGrain>(w.Value).Read()));
         return wallets;
     }
 
