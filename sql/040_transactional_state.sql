@@ -40,15 +40,27 @@ SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
 AS $$
 DECLARE
-    v_recorded bigint[];
+    v_recorded bigint[] := '{}';
     v_written bigint[] := '{}';
     v_version bigint;
+    v_record_type text;
+    v_record_id text;
 BEGIN
-    SELECT coalesce(array_agg(DISTINCT r.owner), '{}') INTO v_recorded
-      FROM unnest(p_record_owners, p_record_ids) AS r(owner, id)
-     WHERE EXISTS (SELECT 1 FROM tekana_transactional_state s
-                    WHERE s.service_id = p_service AND s.grain_type = ANY(p_record_types)
-                      AND s.grain_key = r.id AND s.state_name = p_record_state);
+    -- A record is looked up once per grain type, with every key column a scalar. Given the types as an array (or the
+    -- ids as a set to join), a plan kept from a nearly empty table left those columns out of the index condition and
+    -- scanned every row of the service for each record.
+    FOR j IN 1 .. coalesce(array_length(p_record_ids, 1), 0) LOOP
+        v_record_id := p_record_ids[j];
+        FOREACH v_record_type IN ARRAY p_record_types LOOP
+            PERFORM 1 FROM tekana_transactional_state s
+             WHERE s.service_id = p_service AND s.grain_type = v_record_type AND s.grain_key = v_record_id
+               AND s.state_name = p_record_state;
+            IF FOUND THEN
+                v_recorded := array_append(v_recorded, p_record_owners[j]);
+                EXIT;
+            END IF;
+        END LOOP;
+    END LOOP;
     FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
         IF i = ANY(v_recorded) THEN
             write_number := i;

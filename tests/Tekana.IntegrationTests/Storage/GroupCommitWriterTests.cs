@@ -176,14 +176,60 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_group_commit_function_plans_its_statements_once_and_never_scans_the_whole_table()
+    public async Task The_group_commit_functions_plans_made_on_an_empty_table_look_up_every_row_by_its_whole_key()
     {
-        // Its statements look rows up by their whole key only: with sequential scans ruled out, a plan kept from a
-        // nearly empty table still goes through the key (see GroupReaderTests for the same settings at work).
+        // The function plans each statement once per session and keeps the plan, sequential scans ruled out.
         await using var command = _database.CreateCommand("SELECT proconfig FROM pg_proc WHERE proname = 'tekana_group_commit'");
-        var settings = (string[])(await command.ExecuteScalarAsync())!;
+        Assert.Equal(["plan_cache_mode=force_generic_plan", "enable_seqscan=off"], (string[])(await command.ExecuteScalarAsync())!);
 
-        Assert.Equal(["plan_cache_mode=force_generic_plan", "enable_seqscan=off"], settings);
+        // One session plans its statements on the empty table, then runs them again once the table holds 20,000 rows
+        // of each grain type, with auto_explain sending it the plans of the function's statements.
+        await using var session = new NpgsqlConnection(_connectionString);
+        await session.OpenAsync();
+        await GroupCommit(session, "first", "first-record");
+        await using (var grow = new NpgsqlCommand("""
+            INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
+            SELECT 'service', t, t || i, CASE t WHEN 'wallet' THEN 'wallet' ELSE $1 END, 1, '\x00'
+              FROM unnest(ARRAY['wallet', $2, $3]) t, generate_series(1, 20000) i
+            """, session))
+        {
+            grow.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.StateName });
+            grow.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.GrainType });
+            grow.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.EarlierGrainType });
+            await grow.ExecuteNonQueryAsync();
+        }
+        var plans = new List<string>();
+        session.Notice += (_, e) => plans.Add(e.Notice.MessageText);
+        await using (var explain = new NpgsqlCommand(
+            "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET client_min_messages = log",
+            session))
+        {
+            await explain.ExecuteNonQueryAsync();
+        }
+        await GroupCommit(session, "wallet7", "second-record");
+
+        var conditions = plans.SelectMany(plan => plan.Split('\n')).Where(line => line.Contains("Index Cond", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain(plans, plan => plan.Contains("Seq Scan", StringComparison.Ordinal));
+        Assert.True(conditions.Count >= 3, string.Join('\n', plans)); // both record types looked up, the wallet updated
+        Assert.All(conditions, condition => Assert.All(new[] { "service_id", "grain_type", "grain_key", "state_name" },
+            column => Assert.Contains(column, condition)));
+    }
+
+    /// <summary>Runs the group commit function in this session: a write of one wallet's row carrying one new record.</summary>
+    private static async Task GroupCommit(NpgsqlConnection session, string wallet, string record)
+    {
+        await using var call = new NpgsqlCommand(
+            "SELECT * FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY[$1], ARRAY['wallet'], ARRAY[$2::bigint], ARRAY['\\x01'::bytea], $3, $4, $5, ARRAY[1::bigint], ARRAY[$6], ARRAY['\\x02'::bytea])",
+            session);
+        call.Parameters.Add(new NpgsqlParameter<string> { TypedValue = wallet });
+        call.Parameters.Add(new NpgsqlParameter<long> { TypedValue = wallet == "first" ? 0 : 1 });
+        call.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.GrainType });
+        call.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.StateName });
+        call.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = MovementRecords.RecordGrainTypes });
+        call.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record });
+        await using var reader = await call.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.True(reader.GetInt64(1) > 0, "the write was refused");
     }
 
     /// <summary>Locks a grain's row from another connection until disposed.</summary>

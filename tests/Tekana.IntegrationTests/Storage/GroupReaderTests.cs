@@ -85,18 +85,16 @@ public sealed class GroupReaderTests : IAsyncLifetime
         Assert.Equal((1L, (byte)1), (stored!.Version, stored.Payload.Single()));
     }
 
-    [Theory]
-    [InlineData(GroupReader.Sql, "'wallet'")]
-    [InlineData(GroupReader.SqlWithFormerTypes, "ARRAY['movement', 'transactionrecord']")]
-    public async Task A_read_planned_on_a_one_row_table_goes_through_the_key_once_the_table_has_grown(string sql, string grainTypes)
+    [Fact]
+    public async Task A_read_planned_on_a_one_row_table_goes_through_the_whole_key_once_the_table_has_grown()
     {
         // The reader's sessions keep the plan a statement gets when it is first run: here, on a table whose statistics
         // say one row, which a sequential scan reads fastest. The plan is kept until the table is analysed again.
         await _writer.WriteAsync(new StateWrite("wallet", "k0", "wallet", 0, [0]));
         await Execute("ANALYZE tekana_transactional_state");
         await using var session = await _lookups.OpenConnectionAsync();
-        await Execute(session, $"PREPARE lookup AS {sql}");
-        var arguments = $"('service', {grainTypes}, 'k1', 'wallet')";
+        await Execute(session, $"PREPARE lookup AS {GroupReader.Sql}");
+        const string arguments = "('service', 'wallet', 'k1', 'wallet')";
         await Execute(session, $"EXECUTE lookup{arguments}");
 
         await Execute("""
@@ -115,6 +113,10 @@ public sealed class GroupReaderTests : IAsyncLifetime
         }
         Assert.DoesNotContain(plan, line => line.Contains("Seq Scan", StringComparison.Ordinal));
         Assert.Contains(plan, line => line.Contains("tekana_transactional_state_pkey", StringComparison.Ordinal));
+        // Every key column bounds the scan: a condition that leaves one out reads all the rows under the ones before it.
+        var condition = Assert.Single(plan, line => line.Contains("Index Cond", StringComparison.Ordinal));
+        Assert.All(new[] { "service_id", "grain_type", "grain_key", "state_name" }, column => Assert.Contains(column, condition));
+        Assert.DoesNotContain(plan, line => line.Contains("Filter", StringComparison.Ordinal));
     }
 
     private static async Task Execute(NpgsqlConnection session, string sql)
