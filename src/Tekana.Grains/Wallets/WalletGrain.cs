@@ -90,17 +90,13 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
         return EventTypes.WalletOpened;
     });
 
+    /// <summary>A house wallet itself (not a shard): its balance is its own plus its shards'.</summary>
+    private bool IsHouseTotal => IsHouse && !WalletIds.IsHouseShard(Id);
+
     public async Task<WalletView> Get()
     {
-        var view = await _state.PerformRead(s =>
-        {
-            if (s.Status == WalletStatus.None && !IsHouse)
-            {
-                throw NotFound();
-            }
-            return View(s);
-        });
-        if (!IsHouse || WalletIds.IsHouseShard(Id))
+        var view = await _state.PerformRead(Found);
+        if (!IsHouseTotal)
         {
             return view;
         }
@@ -113,14 +109,11 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
         };
     }
 
-    public Task<WalletView?> GetIfSettled()
-    {
-        if (_settled is not { } s || (IsHouse && !WalletIds.IsHouseShard(Id)))
-        {
-            return Task.FromResult<WalletView?>(null);
-        }
-        return s.Status == WalletStatus.None && !IsHouse ? throw NotFound() : Task.FromResult<WalletView?>(View(s));
-    }
+    public Task<WalletView?> GetIfSettled() =>
+        Task.FromResult(_settled is { } s && !IsHouseTotal ? Found(s) : null);
+
+    /// <summary>The wallet's view, or not found for a customer wallet never opened (house wallets exist implicitly).</summary>
+    private WalletView Found(WalletState s) => s.Status == WalletStatus.None && !IsHouse ? throw NotFound() : View(s);
 
     public Task<EntryResult> Debit(WalletEntry entry) => _state.PerformUpdate(s =>
     {
