@@ -89,7 +89,17 @@ public interface IEventSourceGrain : IGrainWithStringKey
     [OneWay]
     Task Acknowledge([Immutable] long[] numbers);
 
-    /// <summary>Activates the grain, which then publishes whatever its outbox still holds (used by the sweeper).</summary>
+    /// <summary>
+    /// A relay held back this event: an earlier one never reached it. What was sent no later than this event and is
+    /// still unacknowledged goes out again at the grain's next check, without waiting for its retry delay.
+    /// </summary>
+    [OneWay]
+    Task HeldBack(long number);
+
+    /// <summary>
+    /// Activates the grain, which then publishes whatever its outbox still holds and sends again what it sent and saw
+    /// no acknowledgement for (used after a silo failed, whose streams may have lost it).
+    /// </summary>
     [OneWay]
     Task Wake();
 }

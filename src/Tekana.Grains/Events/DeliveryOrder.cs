@@ -30,8 +30,11 @@ internal sealed class DeliveryOrder(int capacity)
         /// <summary>Events every sink took before: acknowledge them without delivering them again.</summary>
         public List<LedgerEvent> DeliveredBefore { get; } = [];
 
-        /// <summary>Events that do not follow their subject's last delivery: neither delivered nor acknowledged.</summary>
-        public int HeldBack { get; set; }
+        /// <summary>
+        /// Events that do not follow their subject's last delivery: neither delivered nor acknowledged. Their publishers
+        /// are told (the last held back per subject), and send again what the relay is missing.
+        /// </summary>
+        public List<LedgerEvent> HeldBack { get; } = [];
     }
 
     public Plan Sort(IEnumerable<EventRun> runs)
@@ -62,7 +65,7 @@ internal sealed class DeliveryOrder(int capacity)
                 }
                 else
                 {
-                    plan.HeldBack++;
+                    plan.HeldBack.Add(e);
                 }
             }
             planned[subject] = through;

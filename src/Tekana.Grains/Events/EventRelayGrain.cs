@@ -57,7 +57,11 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
             var runs = EventRun.Fitting(_buffer, EventHandOff.MaxBatch);
             var plan = _order.Sort(_buffer.Take(runs));
             _buffer.RemoveRange(0, runs);
-            TekanaMetrics.HeldBack(plan.HeldBack);
+            TekanaMetrics.HeldBack(plan.HeldBack.Count);
+            foreach (var subject in plan.HeldBack.GroupBy(e => e.Subject))
+            {
+                Source(subject.Key).HeldBack(subject.Max(e => e.Number)).Ignore();
+            }
             Acknowledge(plan.DeliveredBefore);
             var batch = plan.Deliver;
             if (batch.Count == 0)
@@ -90,13 +94,12 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
     {
         foreach (var subject in events.GroupBy(e => e.Subject))
         {
-            var numbers = subject.Select(e => e.Number).ToArray();
-            IEventSourceGrain source = Ids.IsCustomerId(subject.Key)
-                ? GrainFactory.Reference<ICustomerGrain>(subject.Key)
-                : GrainFactory.Reference<IWalletGrain>(subject.Key);
-            source.Acknowledge(numbers).Ignore();
+            Source(subject.Key).Acknowledge([.. subject.Select(e => e.Number)]).Ignore();
         }
     }
+
+    private IEventSourceGrain Source(string subject) =>
+        Ids.IsCustomerId(subject) ? GrainFactory.Reference<ICustomerGrain>(subject) : GrainFactory.Reference<IWalletGrain>(subject);
 }
 
 /// <summary>Marker interface of the relay grains (one per stream partition, keyed by partition number).</summary>

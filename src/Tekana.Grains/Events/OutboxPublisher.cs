@@ -8,13 +8,14 @@ namespace Tekana.Grains.Events;
 /// unacknowledged for longer than <see cref="RetryAfter"/>, doubling that delay for each further send of the same event
 /// (up to <see cref="MaxRetryAfter"/>): a pipeline that is merely behind must not be flooded with copies. An event left
 /// unacknowledged behind a later one that was acknowledged is lost (each subject's events are delivered in order)
-/// and goes out again at the next check.
+/// and goes out again at the next check, and so does what a relay held back (<see cref="HeldBack"/>).
 /// </summary>
 /// <remarks>
 /// Each hand-over goes out as soon as its events are committed, whatever earlier ones are still on their way, and
 /// carries <see cref="AckedThrough"/>: the relays deliver a subject's event only right after the one before it
 /// (<see cref="DeliveryOrder"/>), so an event sent behind a hand-over that was lost waits for that one's resend
-/// instead of overtaking it.
+/// instead of overtaking it. The relay says so, and the resend comes at the next check: waiting out the retry delay
+/// instead held a subject's whole stream back 10 s after a silo failure, and each loss of the resend doubled that.
 /// </remarks>
 internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
 {
@@ -114,10 +115,7 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
         if (acknowledged.Count > 0)
         {
             var newest = acknowledged.Max();
-            foreach (var lost in _events.Where(e => e.Key < newest && e.Value.SentAt is not null && !acknowledged.Contains(e.Key)).ToList())
-            {
-                _events[lost.Key] = lost.Value with { SentAt = DateTimeOffset.MinValue };
-            }
+            MarkLost((number, _) => number < newest && !acknowledged.Contains(number));
         }
         foreach (var number in acknowledged)
         {
@@ -133,6 +131,34 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
             through++;
         }
         Advance(through);
+    }
+
+    /// <summary>
+    /// A relay held back event <paramref name="number"/> because one before it never reached the relay (the relay
+    /// delivers a subject's events only in order). What was sent no later than that event and is still unacknowledged,
+    /// the event included, was lost on the way or dropped behind the gap.
+    /// </summary>
+    public void HeldBack(long number)
+    {
+        if (_events.TryGetValue(number, out var held) && held.SentAt is { } sentAt)
+        {
+            MarkLost((n, sent) => n <= number && sent <= sentAt);
+        }
+    }
+
+    /// <summary>Everything sent and not yet acknowledged may have been lost (a silo failed): it goes out again.</summary>
+    public void SendAgain() => MarkLost((_, _) => true);
+
+    /// <summary>
+    /// Sent events known or presumed lost go out again at the next check, whatever their retry delay, which starts
+    /// over: the delay is for a pipeline that gives no news, and this one just gave some.
+    /// </summary>
+    private void MarkLost(Func<long, DateTimeOffset, bool> lost)
+    {
+        foreach (var (number, held) in _events.Where(e => e.Value.SentAt is { } sent && lost(e.Key, sent)).ToList())
+        {
+            _events[number] = held with { SentAt = DateTimeOffset.MinValue, Sends = 0 };
+        }
     }
 
     private void Advance(long through)

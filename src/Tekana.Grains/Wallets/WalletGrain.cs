@@ -215,10 +215,17 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
         return Task.CompletedTask;
     }
 
+    public Task HeldBack(long number)
+    {
+        _outbox.Publisher.HeldBack(number);
+        return Task.CompletedTask;
+    }
+
     public Task Wake()
     {
         // An active wallet may have missed a commit of its own (its write's answer was lost): the committed outbox has it.
         RequestRecovery();
+        _outbox.Publisher.SendAgain();
         return Task.CompletedTask;
     }
 

@@ -182,6 +182,23 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
         Assert.Equal(firstSeen.Order(), firstSeen);
     }
 
+    /// <summary>Names each acknowledged leg that never reached Kafka, with what the wallet and the read model hold of it.</summary>
+    private async Task ReportMissingLegs(IEnumerable<TransactionRecord> acknowledged, IReadOnlyList<KafkaMock.Received> events)
+    {
+        var seen = events.Select(e => (e.Subject, e.Data.GetProperty("transactionId").GetString())).ToHashSet();
+        foreach (var record in acknowledged)
+        {
+            foreach (var wallet in new[] { record.FromWalletId, record.ToWalletId }.Where(w => !seen.Contains((w, record.Id))))
+            {
+                var view = await Client.Wallet(wallet);
+                var rows = await TestDatabase.ScalarAsync<long>(fixture.ConnectionString,
+                    $"SELECT count(*) FROM ledger_entries WHERE wallet_id = '{wallet}' AND transaction_id = '{record.Id}'");
+                var numbers = string.Join(",", events.Where(e => e.Subject == wallet).Select(e => e.Sequence).Distinct().Order());
+                output.WriteLine($"missing on Kafka: the {record.Id} leg of {wallet} (wallet at entry {view.Sequence}, read-model rows {rows}, Kafka has {numbers})");
+            }
+        }
+    }
+
     [Fact]
     public async Task A_silo_killed_between_commit_and_delivery_loses_no_event_and_no_history_row()
     {
@@ -193,11 +210,13 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
         var requests = Enumerable.Range(0, 400).Select(i => Ledger.Transfer(pool[i % 30], pool[(i * 7 + 1) % 30] == pool[i % 30] ? pool[(i + 1) % 30] : pool[(i * 7 + 1) % 30], 5, "ZMW")).ToList();
         var victim = fixture.Cluster.Silos[^1];
         var killed = 0;
+        var killedAt = DateTime.MinValue;
 
         await Concurrently.ForEachAsync(requests.Select((r, i) => (r, i)), 16, async item =>
         {
             if (item.i == 150 && Interlocked.Exchange(ref killed, 1) == 0)
             {
+                killedAt = DateTime.UtcNow;
                 await fixture.Cluster.KillSiloAsync(victim);
             }
             for (var attempt = 0; ; attempt++)
@@ -213,12 +232,15 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
                 }
             }
         });
+        var allAcknowledged = DateTime.UtcNow;
         await fixture.Cluster.StartAdditionalSiloAsync();
 
         var ids = acknowledged.Where(r => r.Status == MovementStatus.Completed).Select(r => r.Id).ToHashSet();
         var events = fixture.Kafka.Read("tekana.transactions",
             r => r.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count() >= 2 * ids.Count,
             TimeSpan.FromMinutes(2));
+        output.WriteLine($"every leg event on Kafka {(DateTime.UtcNow - allAcknowledged).TotalSeconds:F1} s after the last acknowledgement ({(allAcknowledged - killedAt).TotalSeconds:F1} s after the kill)");
+        await ReportMissingLegs(acknowledged.Where(r => r.Status == MovementStatus.Completed), events);
         Assert.Equal(2 * ids.Count, events.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count());
 
         // The projector wrote every wallet entry exactly once: sequences 1..N per wallet, no gap, no duplicate.

@@ -153,4 +153,64 @@ public sealed class OutboxPublisherTests
             Assert.Equal(before + 1, _sent.Count); // not before its delay, right after it
         }
     }
+
+    [Fact]
+    public void What_a_relay_held_back_goes_out_again_at_once_and_its_retry_delay_starts_over()
+    {
+        var publisher = NewPublisher();
+        publisher.Merge([E(1), E(2)], 2);
+        publisher.PublishReady();
+        foreach (var wait in new[] { 11, 21, 41 })
+        {
+            _clock.Now += TimeSpan.FromSeconds(wait);
+            publisher.ResendOverdue();
+            publisher.PublishReady();
+        }
+        Assert.Equal(8, _sent.Count); // the first send and three resends: the next waits 80 s
+
+        publisher.HeldBack(2);
+        publisher.ResendOverdue();
+        publisher.PublishReady();
+        Assert.Equal(10, _sent.Count);
+
+        _clock.Now += OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1);
+        publisher.ResendOverdue();
+        publisher.PublishReady();
+        Assert.Equal([1L, 2L], _sent[^2..]);
+        Assert.Equal(12, _sent.Count);
+    }
+
+    [Fact]
+    public void A_held_back_event_that_was_acknowledged_or_never_sent_changes_nothing()
+    {
+        var publisher = NewPublisher();
+        publisher.Merge([E(1), E(2), E(3)], 3);
+        publisher.PublishReady();
+        publisher.Acknowledge([1]);
+        _clock.Now += OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1);
+        publisher.ResendOverdue();
+        publisher.PublishReady(); // 2 and 3 again, now the latest sends
+
+        publisher.HeldBack(4); // never sent: nothing to go by
+        publisher.HeldBack(1); // acknowledged meanwhile
+        publisher.ResendOverdue();
+        publisher.PublishReady();
+
+        Assert.Equal([1L, 2L, 3L, 2L, 3L], _sent);
+    }
+
+    [Fact]
+    public void After_a_silo_failure_everything_sent_and_unacknowledged_goes_out_again()
+    {
+        var publisher = NewPublisher();
+        publisher.Merge([E(1), E(2), E(3)], 3);
+        publisher.PublishReady();
+        publisher.Acknowledge([1]);
+
+        publisher.SendAgain();
+        publisher.ResendOverdue();
+        publisher.PublishReady();
+
+        Assert.Equal([1L, 2L, 3L, 2L, 3L], _sent);
+    }
 }
