@@ -35,6 +35,10 @@ cpu_seconds() { # utime+stime (+ children that were waited for) of a process, in
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+client_cpu_seconds() { # this script's children that have exited and been waited for: the load generators, pgbench
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$$/stat"
+}
+
 pg_cpu_seconds() { # the postmaster, its exited backends, and the live ones (pooled connections stay open)
   local total child
   total="$(cpu_seconds "$1")"
@@ -89,27 +93,29 @@ pgbench_bin="$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresq
 results=()
 # moves/s counts money movements; req/s every request (mixed: 80 % of them are reads). Latencies cover every request;
 # for mixed, the line below it gives the movements' own p50 and p99.
-printf "\n%-9s %7s %-9s %10s %8s %8s %8s %8s %8s %9s %9s %9s  %s\n" scenario clients system "moves/s" "req/s" "p50 ms" "p95 ms" "p99 ms" "max ms" "cpu silo" "cpu api" "cpu pg" errors
+# cpu client is the load generator's (pgbench's for the anchor): both share the machine with what they measure.
+printf "\n%-9s %7s %-9s %10s %8s %8s %8s %8s %8s %9s %9s %9s %10s  %s\n" scenario clients system "moves/s" "req/s" "p50 ms" "p95 ms" "p99 ms" "max ms" "cpu silo" "cpu api" "cpu pg" "cpu client" errors
 for c in $clients; do
   # The anchor: the same transfer as one SQL transaction, same server, same client count.
-  pg0="$(pg_cpu_seconds "$postmaster")"
+  pg0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
   anchor_out="$("$pgbench_bin" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" -D wallets="$wallets" \
     -f "$here/pgbench/transfer.sql" -r -l --log-prefix="$work/anchor" anchor 2>&1)"
   # pgbench's backends exit after it does; their CPU reaches the postmaster's account only once they are gone, and
   # would otherwise be billed to the first scenario.
   while [[ "$(psql "$pguri/postgres" -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'anchor'")" != 0 ]]; do sleep 0.2; done
-  pg1="$(pg_cpu_seconds "$postmaster")"
+  pg1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
   # The anchor's tens of thousands of updates would otherwise be vacuumed by autovacuum during the next scenario.
   psql "$pguri/anchor" -q -c "VACUUM (ANALYZE)" >/dev/null
   anchor_tps="$(echo "$anchor_out" | awk '/^tps/ { print $3; exit }')"
   read -r a50 a95 a99 amax < <(cat "$work"/anchor.* | awk '{ print $3 / 1000 }' | sort -n | awk '{ v[NR] = $1 } END {
       printf "%.2f %.2f %.2f %.2f\n", v[int(NR*0.50)], v[int(NR*0.95)], v[int(NR*0.99)], v[NR] }')
   rm -f "$work"/anchor.*
-  printf "%-9s %7s %-9s %10.1f %8.1f %8s %8s %8s %8s %9s %9s %9.2f  %s\n" transfer "$c" pgbench "$anchor_tps" "$anchor_tps" "$a50" "$a95" "$a99" "$amax" - - "$(minus "$pg1" "$pg0")" -
+  anchor_cpu="$(minus "$pg1" "$pg0")"; anchor_client_cpu="$(minus "$c1" "$c0")"
+  printf "%-9s %7s %-9s %10.1f %8.1f %8s %8s %8s %8s %9s %9s %9.2f %10.2f  %s\n" transfer "$c" pgbench "$anchor_tps" "$anchor_tps" "$a50" "$a95" "$a99" "$amax" - - "$anchor_cpu" "$anchor_client_cpu" -
   for scenario in $scenarios; do
-    s0="$(cpu_seconds "$silo")"; a0="$(cpu_seconds "$api")"; p0="$(pg_cpu_seconds "$postmaster")"
+    s0="$(cpu_seconds "$silo")"; a0="$(cpu_seconds "$api")"; p0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
     out="$("${bench[@]}" run --api "$api_url" --wallets-file "$work/wallets.txt" --scenario "$scenario" --clients "$c" --seconds "$seconds" --warmup "$warmup")"
-    s1="$(cpu_seconds "$silo")"; a1="$(cpu_seconds "$api")"; p1="$(pg_cpu_seconds "$postmaster")"
+    s1="$(cpu_seconds "$silo")"; a1="$(cpu_seconds "$api")"; p1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
     row="$(echo "$out" | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
@@ -117,8 +123,8 @@ errors = ", ".join("{}: {}".format(k, v) for k, v in r["errors"].items()) or "no
 print("{} {} {} {} {} {} {} {}|{}".format(r["movementsPerSecond"], r["requestsPerSecond"], r["p50Ms"], r["p95Ms"], r["p99Ms"], r["maxMs"],
     r["movementP50Ms"], r["movementP99Ms"], errors))')"
     read -r mps rps p50 p95 p99 pmax mp50 mp99 <<<"${row%%|*}"
-    printf "%-9s %7s %-9s %10.1f %8.1f %8s %8s %8s %8s %9.2f %9.2f %9.2f  %s\n" "$scenario" "$c" tekana "$mps" "$rps" "$p50" "$p95" "$p99" "$pmax" \
-      "$(minus "$s1" "$s0")" "$(minus "$a1" "$a0")" "$(minus "$p1" "$p0")" "${row#*|}"
+    printf "%-9s %7s %-9s %10.1f %8.1f %8s %8s %8s %8s %9.2f %9.2f %9.2f %10.2f  %s\n" "$scenario" "$c" tekana "$mps" "$rps" "$p50" "$p95" "$p99" "$pmax" \
+      "$(minus "$s1" "$s0")" "$(minus "$a1" "$a0")" "$(minus "$p1" "$p0")" "$(minus "$c1" "$c0")" "${row#*|}"
     if [[ "$scenario" == mixed ]]; then
       printf "%-9s %7s %-9s %10s %8s %8s %8s %8s\n" "  moves" "" "" "" "" "$mp50" "" "$mp99"
     fi
@@ -126,7 +132,8 @@ print("{} {} {} {} {} {} {} {}|{}".format(r["movementsPerSecond"], r["requestsPe
 import json, sys
 r = json.loads(sys.stdin.read())
 r.update(anchorTps=float('$anchor_tps'), ratio=round(r['movementsPerSecond'] / float('$anchor_tps'), 3) if float('$anchor_tps') else None,
-         anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0))
+         anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, anchorCpuSeconds=dict(postgres=$anchor_cpu, client=$anchor_client_cpu),
+         cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0, client=$c1-$c0))
 print(json.dumps(r))")")
   done
 done
