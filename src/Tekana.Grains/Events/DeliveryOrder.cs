@@ -31,8 +31,9 @@ internal sealed class DeliveryOrder(int capacity)
         public List<LedgerEvent> DeliveredBefore { get; } = [];
 
         /// <summary>
-        /// Events that do not follow their subject's last delivery: neither delivered nor acknowledged. Their publishers
-        /// are told (the last held back per subject), and send again what the relay is missing.
+        /// Events that do not follow their subject's last delivery: neither delivered nor acknowledged. While the sinks
+        /// take batches their publishers are told (the last held back per subject), and send again what the relay is
+        /// missing.
         /// </summary>
         public List<LedgerEvent> HeldBack { get; } = [];
     }

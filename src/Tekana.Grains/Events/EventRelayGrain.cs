@@ -28,6 +28,13 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
     private readonly DeliveryOrder _order = new(RememberedSubjects);
     private Task _delivering = Task.CompletedTask;
 
+    /// <summary>
+    /// Whether the sinks took the last batch. Only then are publishers told what was held back: a gap left by a batch
+    /// the sinks refused (Kafka away) is sent again after the publishers' retry delay, which grows while the sinks keep
+    /// refusing, instead of at every publisher's next check.
+    /// </summary>
+    private bool _sinksTaking = true;
+
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
         await handleFactory.Create<EventRun[]>().ResumeAsync(this);
 
@@ -58,14 +65,11 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
             var plan = _order.Sort(_buffer.Take(runs));
             _buffer.RemoveRange(0, runs);
             TekanaMetrics.HeldBack(plan.HeldBack.Count);
-            foreach (var subject in plan.HeldBack.GroupBy(e => e.Subject))
-            {
-                Source(subject.Key).HeldBack(subject.Max(e => e.Number)).Ignore();
-            }
             Acknowledge(plan.DeliveredBefore);
             var batch = plan.Deliver;
             if (batch.Count == 0)
             {
+                TellHeldBack(plan);
                 continue;
             }
             try
@@ -82,11 +86,27 @@ public sealed class EventRelayGrain(IEnumerable<IEventSink> sinks, TimeProvider 
             }
             catch (Exception e)
             {
+                _sinksTaking = false;
                 log.LogWarning(e, "Could not deliver {Count} events; their publishers will send them again.", batch.Count);
                 continue;
             }
+            _sinksTaking = true;
             _order.Delivered(batch);
             Acknowledge(batch);
+            TellHeldBack(plan);
+        }
+    }
+
+    /// <summary>Tells each publisher the last of its events this plan held back (after the acknowledgements it sent).</summary>
+    private void TellHeldBack(DeliveryOrder.Plan plan)
+    {
+        if (!_sinksTaking)
+        {
+            return;
+        }
+        foreach (var subject in plan.HeldBack.GroupBy(e => e.Subject))
+        {
+            Source(subject.Key).HeldBack(subject.Max(e => e.Number)).Ignore();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -59,10 +60,23 @@ public sealed class Outage : IEventSink
 
     public volatile bool Down;
 
+    /// <summary>How many times each event (by id) was refused.</summary>
+    public ConcurrentDictionary<string, int> Refused { get; } = new();
+
     public string Name => "outage";
 
-    public Task WriteAsync(IReadOnlyList<LedgerEvent> events, CancellationToken cancellationToken) =>
-        Down ? Task.FromException(new InvalidOperationException("simulated outage")) : Task.CompletedTask;
+    public Task WriteAsync(IReadOnlyList<LedgerEvent> events, CancellationToken cancellationToken)
+    {
+        if (!Down)
+        {
+            return Task.CompletedTask;
+        }
+        foreach (var e in events)
+        {
+            Refused.AddOrUpdate(e.Id, 1, (_, n) => n + 1);
+        }
+        return Task.FromException(new InvalidOperationException("simulated outage"));
+    }
 }
 
 [CollectionDefinition(Name)]
