@@ -244,6 +244,12 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
             r => r.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count() >= 2 * ids.Count,
             TimeSpan.FromMinutes(2));
         output.WriteLine($"every leg event on Kafka {(DateTime.UtcNow - allAcknowledged).TotalSeconds:F1} s after the last acknowledgement ({(allAcknowledged - killedAt).TotalSeconds:F1} s after the kill)");
+        var lag = await TestDatabase.ScalarAsync<string>(fixture.ConnectionString,
+            """
+            SELECT format('p50 %s ms, p99 %s ms, max %s ms', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY l)), round(percentile_cont(0.99) WITHIN GROUP (ORDER BY l)), round(max(l)))
+              FROM (SELECT extract(epoch FROM recorded_at - occurred_at) * 1000 AS l FROM ledger_entries WHERE currency = 'ZMW' AND type = 'transfer') s
+            """);
+        output.WriteLine($"read-model lag of the transfers' entries: {lag}");
         await ReportMissingLegs(acknowledged.Where(r => r.Status == MovementStatus.Completed), events);
         Assert.Equal(2 * ids.Count, events.Where(e => ids.Contains(e.Data.GetProperty("transactionId").GetString()!)).DistinctBy(e => e.Id).Count());
 
