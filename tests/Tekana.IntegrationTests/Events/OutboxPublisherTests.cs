@@ -15,6 +15,24 @@ public sealed class OutboxPublisherTests
         _sent.AddRange(run.Events.Select(e => e.Number));
     }, _clock);
 
+    /// <summary>A publisher that sent events 1 to 3 and saw 1 acknowledged.</summary>
+    private OutboxPublisher WithTwoOfThreeUnacknowledged()
+    {
+        var publisher = NewPublisher();
+        publisher.Merge([E(1), E(2), E(3)], 3);
+        publisher.PublishReady();
+        publisher.Acknowledge([1]);
+        return publisher;
+    }
+
+    /// <summary>The grain's check, <paramref name="after"/> this long.</summary>
+    private void Check(OutboxPublisher publisher, TimeSpan after = default)
+    {
+        _clock.Now += after;
+        publisher.ResendOverdue();
+        publisher.PublishReady();
+    }
+
     private static LedgerEvent E(long number) => new() { Id = $"evt_{number}", Type = "t", Subject = "s", Number = number, Time = default };
 
     [Fact]
@@ -80,14 +98,9 @@ public sealed class OutboxPublisherTests
     [Fact]
     public void Unacknowledged_events_are_sent_again_in_order_after_the_retry_delay()
     {
-        var publisher = NewPublisher();
-        publisher.Merge([E(1), E(2), E(3)], 3);
-        publisher.PublishReady();
-        publisher.Acknowledge([1]);
+        var publisher = WithTwoOfThreeUnacknowledged();
 
-        _clock.Now += OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1);
-        publisher.ResendOverdue();
-        publisher.PublishReady();
+        Check(publisher, OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1));
 
         Assert.Equal([1L, 2L, 3L, 2L, 3L], _sent);
     }
@@ -162,20 +175,15 @@ public sealed class OutboxPublisherTests
         publisher.PublishReady();
         foreach (var wait in new[] { 11, 21, 41 })
         {
-            _clock.Now += TimeSpan.FromSeconds(wait);
-            publisher.ResendOverdue();
-            publisher.PublishReady();
+            Check(publisher, TimeSpan.FromSeconds(wait));
         }
         Assert.Equal(8, _sent.Count); // the first send and three resends: the next waits 80 s
 
         publisher.HeldBack(2);
-        publisher.ResendOverdue();
-        publisher.PublishReady();
+        Check(publisher);
         Assert.Equal(10, _sent.Count);
 
-        _clock.Now += OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1);
-        publisher.ResendOverdue();
-        publisher.PublishReady();
+        Check(publisher, OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1));
         Assert.Equal([1L, 2L], _sent[^2..]);
         Assert.Equal(12, _sent.Count);
     }
@@ -183,18 +191,12 @@ public sealed class OutboxPublisherTests
     [Fact]
     public void A_held_back_event_that_was_acknowledged_or_never_sent_changes_nothing()
     {
-        var publisher = NewPublisher();
-        publisher.Merge([E(1), E(2), E(3)], 3);
-        publisher.PublishReady();
-        publisher.Acknowledge([1]);
-        _clock.Now += OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1);
-        publisher.ResendOverdue();
-        publisher.PublishReady(); // 2 and 3 again, now the latest sends
+        var publisher = WithTwoOfThreeUnacknowledged();
+        Check(publisher, OutboxPublisher.RetryAfter + TimeSpan.FromSeconds(1)); // 2 and 3 again, now the latest sends
 
         publisher.HeldBack(4); // never sent: nothing to go by
         publisher.HeldBack(1); // acknowledged meanwhile
-        publisher.ResendOverdue();
-        publisher.PublishReady();
+        Check(publisher);
 
         Assert.Equal([1L, 2L, 3L, 2L, 3L], _sent);
     }
@@ -202,14 +204,10 @@ public sealed class OutboxPublisherTests
     [Fact]
     public void After_a_silo_failure_everything_sent_and_unacknowledged_goes_out_again()
     {
-        var publisher = NewPublisher();
-        publisher.Merge([E(1), E(2), E(3)], 3);
-        publisher.PublishReady();
-        publisher.Acknowledge([1]);
+        var publisher = WithTwoOfThreeUnacknowledged();
 
         publisher.SendAgain();
-        publisher.ResendOverdue();
-        publisher.PublishReady();
+        Check(publisher);
 
         Assert.Equal([1L, 2L, 3L, 2L, 3L], _sent);
     }
