@@ -96,10 +96,7 @@ public interface IEventSourceGrain : IGrainWithStringKey
     [OneWay]
     Task HeldBack(long number);
 
-    /// <summary>
-    /// Activates the grain, which then publishes whatever its outbox still holds and sends again what it sent and saw
-    /// no acknowledgement for (used after a silo failed, whose streams may have lost it).
-    /// </summary>
+    /// <summary>Activates the grain, which then publishes whatever its outbox still holds (used by the sweeper).</summary>
     [OneWay]
     Task Wake();
 }

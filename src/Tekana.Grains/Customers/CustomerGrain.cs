@@ -65,12 +65,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         return Task.CompletedTask;
     }
 
-    public Task Wake()
-    {
-        // Activation merged the outbox; an active customer's sends may have been lost with the failed silo's streams.
-        _outbox.Publisher.SendAgain();
-        return Task.CompletedTask;
-    }
+    public Task Wake() => Task.CompletedTask; // activation did the work
 
     /// <summary>How long an unfinished registration keeps its email and phone from others.</summary>
     private static readonly TimeSpan RegistrationHold = TimeSpan.FromMinutes(2);

@@ -34,6 +34,18 @@ public sealed class EventHandOff(IServiceProvider services, ILogger<EventHandOff
     private readonly CancellationTokenSource _stopping = new();
     private IStreamProvider? _streams;
     private Task? _loop;
+    private long _queuesMovedAt;
+
+    /// <summary>
+    /// When the cluster's membership last changed (a silo joined, left or was declared dead): each change moves stream
+    /// queues between silos, and what a queue or its relay held as it moved is lost. Publishers send again, once the
+    /// move has settled, what they have not seen acknowledged (<see cref="OutboxPublisher.QueuesMoved"/>): an event
+    /// lost that way with nothing after it waited out its retry delay (about 10 s after a silo was killed or started).
+    /// </summary>
+    public DateTimeOffset? QueuesMovedAt =>
+        Interlocked.Read(ref _queuesMovedAt) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    internal void QueuesMoved(DateTimeOffset at) => Interlocked.Exchange(ref _queuesMovedAt, at.UtcTicks);
 
     /// <summary>Takes one hand-over of a subject's events for the next batch of the subject's partition.</summary>
     public void Send(EventRun run)

@@ -23,6 +23,12 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
 
     public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(80);
 
+    /// <summary>How long stream queues take to settle on their new silos after the cluster changed (measured: 0.1 s).</summary>
+    public static readonly TimeSpan QueueMoveSettle = TimeSpan.FromSeconds(1);
+
+    /// <summary>The last queue move this publisher sent everything again for (moves before it existed concern it not).</summary>
+    private DateTimeOffset _movedThrough = clock.GetUtcNow();
+
     private readonly SortedDictionary<long, (LedgerEvent Event, DateTimeOffset? SentAt, int Sends)> _events = [];
     private readonly SortedSet<long> _earlyAcks = [];
 
@@ -146,8 +152,18 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
         }
     }
 
-    /// <summary>Everything sent and not yet acknowledged may have been lost (a silo failed): it goes out again.</summary>
-    public void SendAgain() => MarkLost((_, _) => true);
+    /// <summary>
+    /// Stream queues moved at <paramref name="movedAt"/> (see <see cref="EventHandOff.QueuesMovedAt"/>): once the move
+    /// has settled, everything sent and not yet acknowledged goes out again, once per move.
+    /// </summary>
+    public void QueuesMoved(DateTimeOffset? movedAt)
+    {
+        if (movedAt is { } moved && moved > _movedThrough && clock.GetUtcNow() - moved >= QueueMoveSettle)
+        {
+            _movedThrough = moved;
+            MarkLost((_, _) => true);
+        }
+    }
 
     /// <summary>
     /// Sent events known or presumed lost go out again at the next check, whatever their retry delay, which starts

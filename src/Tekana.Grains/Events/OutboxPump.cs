@@ -11,6 +11,7 @@ namespace Tekana.Grains.Events;
 internal sealed class OutboxPump
 {
     private readonly Grain _grain;
+    private readonly EventHandOff _handOff;
     private readonly TimeProvider _clock;
     private readonly TimeSpan _period;
     private readonly Action? _sendRecovery;
@@ -26,6 +27,7 @@ internal sealed class OutboxPump
     public OutboxPump(Grain grain, EventHandOff handOff, TimeProvider clock, TimeSpan period, Action? sendRecovery)
     {
         _grain = grain;
+        _handOff = handOff;
         _clock = clock;
         _period = period;
         _sendRecovery = sendRecovery;
@@ -119,7 +121,9 @@ internal sealed class OutboxPump
             _timer = null;
             return Task.CompletedTask;
         }
-        // Undelivered for too long (a sink or the stream lost them, Kafka away): send them again, in order.
+        // Undelivered for too long (a sink or the stream lost them, Kafka away), or sent before stream queues moved:
+        // send them again, in order.
+        Publisher.QueuesMoved(_handOff.QueuesMovedAt);
         Publisher.ResendOverdue();
         Publisher.PublishReady();
         ReportPending();

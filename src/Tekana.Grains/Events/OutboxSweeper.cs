@@ -16,7 +16,8 @@ namespace Tekana.Grains.Events;
 /// Makes sure that events left in outboxes by a crash do not wait for the customer's next request. Every grain
 /// that may hold undelivered events was written shortly before the failure, so after a silo is declared dead (and
 /// when the cluster starts) the oldest silo wakes every wallet and customer written in that window; on activation
-/// each publishes whatever its outbox still holds. Grains that stayed active re-publish overdue events themselves.
+/// each publishes whatever its outbox still holds. Grains that stayed active send again what the failure may have
+/// lost in the streams (see <see cref="EventHandOff.QueuesMovedAt"/>).
 /// </summary>
 public sealed class OutboxSweeper(
     NpgsqlDataSource database,

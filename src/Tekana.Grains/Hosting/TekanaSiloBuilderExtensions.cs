@@ -86,6 +86,7 @@ public static class TekanaSiloBuilderExtensions
         })));
         builder.AddMemoryGrainStorage("PubSubStore");
         builder.Services.AddSingleton<EventHandOff>();
+        builder.Services.AddHostedService<ClusterChangeWatcher>();
         builder.Services.AddTekanaHistory(connectionString);
         builder.Services.AddSingleton<IEventSink, ReadModelSink>();
         var kafka = configuration.GetSection(KafkaOptions.Section);

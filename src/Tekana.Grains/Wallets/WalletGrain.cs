@@ -225,7 +225,6 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     {
         // An active wallet may have missed a commit of its own (its write's answer was lost): the committed outbox has it.
         RequestRecovery();
-        _outbox.Publisher.SendAgain();
         return Task.CompletedTask;
     }
 

@@ -202,13 +202,35 @@ public sealed class OutboxPublisherTests
     }
 
     [Fact]
-    public void After_a_silo_failure_everything_sent_and_unacknowledged_goes_out_again()
+    public void What_was_sent_before_stream_queues_moved_goes_out_again_once_the_move_has_settled()
     {
         var publisher = WithTwoOfThreeUnacknowledged();
+        _clock.Now += TimeSpan.FromSeconds(1);
+        var moved = _clock.Now;
 
-        publisher.SendAgain();
+        publisher.QueuesMoved(moved);
+        Check(publisher);
+        Assert.Equal([1L, 2L, 3L], _sent); // the queues may still be moving
+
+        _clock.Now += OutboxPublisher.QueueMoveSettle;
+        publisher.QueuesMoved(moved);
+        Check(publisher);
+        publisher.QueuesMoved(moved);
         Check(publisher);
 
-        Assert.Equal([1L, 2L, 3L, 2L, 3L], _sent);
+        Assert.Equal([1L, 2L, 3L, 2L, 3L], _sent); // once per move
+    }
+
+    [Fact]
+    public void A_queue_move_before_the_publisher_existed_changes_nothing()
+    {
+        var moved = _clock.Now;
+        _clock.Now += TimeSpan.FromSeconds(5);
+        var publisher = WithTwoOfThreeUnacknowledged();
+
+        publisher.QueuesMoved(moved);
+        Check(publisher);
+
+        Assert.Equal([1L, 2L, 3L], _sent);
     }
 }
