@@ -8,7 +8,8 @@ namespace Tekana.Grains.Events;
 /// unacknowledged for longer than <see cref="RetryAfter"/>, doubling that delay for each further send of the same event
 /// (up to <see cref="MaxRetryAfter"/>): a pipeline that is merely behind must not be flooded with copies. An event left
 /// unacknowledged behind a later one that was acknowledged is lost (each subject's events are delivered in order)
-/// and goes out again at the next check, and so does what a relay held back (<see cref="HeldBack"/>).
+/// and goes out again at the next check, and so does what a relay held back (<see cref="HeldBack"/>) and what was
+/// sent before stream queues moved between silos (<see cref="QueuesMoved"/>).
 /// </summary>
 /// <remarks>
 /// Each hand-over goes out as soon as its events are committed, whatever earlier ones are still on their way, and
@@ -167,7 +168,7 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
 
     /// <summary>
     /// Sent events known or presumed lost go out again at the next check, whatever their retry delay, which starts
-    /// over: the delay is for a pipeline that gives no news, and this one just gave some.
+    /// over: the delay spares a pipeline that is slow to answer, and these were lost, not slow.
     /// </summary>
     private void MarkLost(Func<long, DateTimeOffset, bool> lost)
     {
