@@ -25,6 +25,7 @@ reports=tests/Tekana.ClusterTests/bin/Release/net10.0/cluster-reports
 rm -rf "$reports"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 log="$pgdir/test.log"
+touch "$pgdir/started"
 status=0
 dotnet test Tekana.sln -c Release --no-build -nologo -m:1 "$@" 2>&1 | tee "$log" || status=$?
 
@@ -36,6 +37,17 @@ if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
 if compgen -G "$reports/*.txt" >/dev/null; then
   echo "--- fault scenarios that failed once and were run again:"
   cat "$reports"/*.txt
+fi
+# On failure, what the in-process test clusters logged as warnings and errors during this run, one line per kind with
+# its count and first time (their whole logs stay under each test project's bin/Release/*/logs).
+if [[ $status -ne 0 ]]; then
+  echo "--- warnings and errors in the test clusters' logs:"
+  find tests -path '*/bin/Release/*/logs/*.log' -newer "$pgdir/started" | sort | while read -r f; do
+    echo "$(basename "$f"):"
+    awk -F'\t' '$2 == "Warning" || $2 == "Error" {
+        k = $2 " " $3 " " $4; if (!(k in n)) { first[k] = substr($1, 13, 12); msg[k] = substr($5, 1, 160) }; n[k]++ }
+      END { for (k in n) printf "  %5dx from %s  %s  %s\n", n[k], first[k], k, msg[k] }' "$f" | sort -k1,1nr | head -15 || true
+  done || true
 fi
 echo "$passed passed, $failed failed"
 exit $status
