@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark: Tekana through the whole stack (HTTP -> API -> Orleans transaction -> PostgreSQL) against the plain-SQL
-# anchor (pgbench doing the same transfer as one SQL transaction) on the same database server, in the same run.
+# Benchmark: Tekana through the whole stack (HTTP -> API -> Orleans transaction -> PostgreSQL) against plain-SQL anchors
+# (pgbench doing each scenario's requests, every movement as one SQL transaction) on the same database server, in the
+# same run.
 #   bench/run.sh [--wallets 10000] [--clients "64"] [--seconds 20] [--warmup 5] [--scenarios "uniform hot mixed deposits"]
 # Prints a table and writes bench/results/<timestamp>.json. Fails if money was not conserved or a wallet went negative.
 set -euo pipefail
@@ -90,29 +91,64 @@ PGOPTIONS="-c client_min_messages=warning" psql "$pguri/anchor" -q -v ON_ERROR_S
 pgbench_bin="$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | head -1)")/pgbench"
 [[ -x "$pgbench_bin" ]] || pgbench_bin="$(ls /usr/lib/postgresql/*/bin/pgbench | head -1)"
 
+# Each scenario's anchor: pgbench doing that scenario's requests, each movement as one SQL transaction, on the same
+# server with the same client count, run just before the scenario. The pgbench script (0-based, in -f order) that moves money:
+anchor_scripts() {
+  case "$1" in
+    uniform) echo "-f $here/pgbench/transfer.sql" ;;
+    hot) echo "-f $here/pgbench/hot.sql" ;;
+    mixed) echo "-f $here/pgbench/balance.sql@4 -f $here/pgbench/history.sql@4 -f $here/pgbench/transfer.sql@2" ;;
+    deposits) echo "-f $here/pgbench/deposit.sql" ;;
+    *) echo "no anchor for scenario $1" >&2; exit 2 ;;
+  esac
+}
+percentiles() { # of sorted numbers on stdin, for each fraction given
+  awk -v fractions="$*" '{ v[NR] = $1 } END {
+    k = split(fractions, f, " "); line = ""
+    for (i = 1; i <= k; i++) { at = int(NR * f[i]); if (at < 1) at = 1; line = line sprintf("%s%.2f", i > 1 ? " " : "", v[at]) }
+    print line }'
+}
+anchor_moves_script() { [[ "$1" == mixed ]] && echo 2 || echo 0; }
+
+# Sets anchor_tps (transactions/s), anchor_mps (movements/s), a50 a95 a99 amax over every transaction, am50 am99 over
+# the movements, anchor_cpu and anchor_client_cpu.
+run_anchor() {
+  local scenario="$1" c="$2" out pg0 pg1 c0 c1
+  if [[ "$scenario" == mixed ]]; then psql "$pguri/anchor" -q -f "$here/pgbench/history-indexes.sql" >/dev/null; fi
+  pg0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
+  # shellcheck disable=SC2046 # the script list is meant to split into words
+  out="$("$pgbench_bin" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" -D wallets="$wallets" \
+    $(anchor_scripts "$scenario") -l --log-prefix="$work/anchor" anchor 2>&1)"
+  # pgbench's backends exit after it does; their CPU reaches the postmaster's account only once they are gone, and
+  # would otherwise be billed to the scenario.
+  while [[ "$(psql "$pguri/postgres" -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'anchor'")" != 0 ]]; do sleep 0.2; done
+  pg1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
+  if [[ "$scenario" == mixed ]]; then psql "$pguri/anchor" -q -c "DROP INDEX anchor_ledger_from, anchor_ledger_to" >/dev/null; fi
+  # The anchor's tens of thousands of updates would otherwise be vacuumed by autovacuum during the scenario.
+  psql "$pguri/anchor" -q -c "VACUUM (ANALYZE)" >/dev/null
+  anchor_tps="$(echo "$out" | awk '/^tps/ { print $3; exit }')"
+  # Log lines: client, transaction, latency in µs, script number, ...
+  cat "$work"/anchor.* | awk '{ print $3 / 1000 }' | sort -n >"$work/anchor-all"
+  cat "$work"/anchor.* | awk -v moves="$(anchor_moves_script "$scenario")" '$4 == moves { print $3 / 1000 }' | sort -n >"$work/anchor-moves"
+  anchor_mps="$(awk -v tps="$anchor_tps" -v n="$(wc -l <"$work/anchor-all")" -v m="$(wc -l <"$work/anchor-moves")" 'BEGIN { printf "%.1f", tps * m / n }')"
+  read -r a50 a95 a99 amax < <(percentiles 0.50 0.95 0.99 1 <"$work/anchor-all")
+  read -r am50 am99 < <(percentiles 0.50 0.99 <"$work/anchor-moves")
+  rm -f "$work"/anchor.* "$work"/anchor-all "$work"/anchor-moves
+  anchor_cpu="$(minus "$pg1" "$pg0")"; anchor_client_cpu="$(minus "$c1" "$c0")"
+}
+
 results=()
-# moves/s counts money movements; req/s every request (mixed: 80 % of them are reads). Latencies cover every request;
-# for mixed, the line below it gives the movements' own p50 and p99.
+# moves/s counts money movements; req/s every request (mixed: 80 % of them are reads, for pgbench as for Tekana).
+# Latencies cover every request; for mixed, the line below it gives the movements' own p50 and p99.
 # cpu client is the load generator's (pgbench's for the anchor): both share the machine with what they measure.
 printf "\n%-9s %7s %-9s %10s %8s %8s %8s %8s %8s %9s %9s %9s %10s  %s\n" scenario clients system "moves/s" "req/s" "p50 ms" "p95 ms" "p99 ms" "max ms" "cpu silo" "cpu api" "cpu pg" "cpu client" errors
 for c in $clients; do
-  # The anchor: the same transfer as one SQL transaction, same server, same client count.
-  pg0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
-  anchor_out="$("$pgbench_bin" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" -D wallets="$wallets" \
-    -f "$here/pgbench/transfer.sql" -r -l --log-prefix="$work/anchor" anchor 2>&1)"
-  # pgbench's backends exit after it does; their CPU reaches the postmaster's account only once they are gone, and
-  # would otherwise be billed to the first scenario.
-  while [[ "$(psql "$pguri/postgres" -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'anchor'")" != 0 ]]; do sleep 0.2; done
-  pg1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
-  # The anchor's tens of thousands of updates would otherwise be vacuumed by autovacuum during the next scenario.
-  psql "$pguri/anchor" -q -c "VACUUM (ANALYZE)" >/dev/null
-  anchor_tps="$(echo "$anchor_out" | awk '/^tps/ { print $3; exit }')"
-  read -r a50 a95 a99 amax < <(cat "$work"/anchor.* | awk '{ print $3 / 1000 }' | sort -n | awk '{ v[NR] = $1 } END {
-      printf "%.2f %.2f %.2f %.2f\n", v[int(NR*0.50)], v[int(NR*0.95)], v[int(NR*0.99)], v[NR] }')
-  rm -f "$work"/anchor.*
-  anchor_cpu="$(minus "$pg1" "$pg0")"; anchor_client_cpu="$(minus "$c1" "$c0")"
-  printf "%-9s %7s %-9s %10.1f %8.1f %8s %8s %8s %8s %9s %9s %9.2f %10.2f  %s\n" transfer "$c" pgbench "$anchor_tps" "$anchor_tps" "$a50" "$a95" "$a99" "$amax" - - "$anchor_cpu" "$anchor_client_cpu" -
   for scenario in $scenarios; do
+    run_anchor "$scenario" "$c"
+    printf "%-9s %7s %-9s %10.1f %8.1f %8s %8s %8s %8s %9s %9s %9.2f %10.2f  %s\n" "$scenario" "$c" pgbench "$anchor_mps" "$anchor_tps" "$a50" "$a95" "$a99" "$amax" - - "$anchor_cpu" "$anchor_client_cpu" -
+    if [[ "$scenario" == mixed ]]; then
+      printf "%-9s %7s %-9s %10s %8s %8s %8s %8s\n" "  moves" "" "" "" "" "$am50" "" "$am99"
+    fi
     s0="$(cpu_seconds "$silo")"; a0="$(cpu_seconds "$api")"; p0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
     out="$("${bench[@]}" run --api "$api_url" --wallets-file "$work/wallets.txt" --scenario "$scenario" --clients "$c" --seconds "$seconds" --warmup "$warmup")"
     s1="$(cpu_seconds "$silo")"; a1="$(cpu_seconds "$api")"; p1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
@@ -131,8 +167,11 @@ print("{} {} {} {} {} {} {} {}|{}".format(r["movementsPerSecond"], r["requestsPe
     results+=("$(echo "$out" | python3 -c "
 import json, sys
 r = json.loads(sys.stdin.read())
-r.update(anchorTps=float('$anchor_tps'), ratio=round(r['movementsPerSecond'] / float('$anchor_tps'), 3) if float('$anchor_tps') else None,
-         anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, anchorCpuSeconds=dict(postgres=$anchor_cpu, client=$anchor_client_cpu),
+r.update(anchorTps=$anchor_tps, anchorMovementsPerSecond=$anchor_mps,
+         ratio=round(r['movementsPerSecond'] / $anchor_mps, 3) if $anchor_mps else None,
+         requestRatio=round(r['requestsPerSecond'] / $anchor_tps, 3) if $anchor_tps else None,
+         anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, anchorMaxMs=$amax, anchorMovementP50Ms=$am50, anchorMovementP99Ms=$am99,
+         anchorCpuSeconds=dict(postgres=$anchor_cpu, client=$anchor_client_cpu),
          cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0, client=$c1-$c0))
 print(json.dumps(r))")")
   done
@@ -143,8 +182,8 @@ echo "grain state rows (bytes per payload):"
 psql "$pguri/tekana" -At -F ' ' -c "SELECT '  ' || grain_type, count(*), round(avg(length(payload))), max(length(payload)) FROM (SELECT grain_type, payload FROM orleans_storage UNION ALL SELECT grain_type, payload FROM tekana_transactional_state) s GROUP BY 1 ORDER BY 1"
 check="$("${bench[@]}" check --api "$api_url" --wallets-file "$work/wallets.txt")" || { echo "INVARIANTS VIOLATED: $check" >&2; exit 1; }
 echo "invariants: $check"
-echo "ratios (tekana moves/s / pgbench tps, same clients):"
-for r in "${results[@]}"; do echo "$r" | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("  {:<9} clients={:<4} ratio={}".format(r["scenario"], r["clients"], r["ratio"]))'; done
+echo "ratios (tekana moves/s / its scenario's pgbench moves/s, same clients; requests likewise):"
+for r in "${results[@]}"; do echo "$r" | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("  {:<9} clients={:<4} ratio={:<6} requests={}".format(r["scenario"], r["clients"], r["ratio"], r["requestRatio"]))'; done
 mkdir -p "$here/results"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 printf '%s\n' "${results[@]}" | python3 -c "import json,sys; print(json.dumps({'wallets': $wallets, 'seconds': $seconds, 'runs': [json.loads(l) for l in sys.stdin if l.strip()], 'invariants': json.loads('''$check''')}, indent=2))" >"$here/results/$stamp.json"
