@@ -19,6 +19,21 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+# Each scenario's anchor: pgbench doing that scenario's requests, each movement as one SQL transaction, on the same
+# server with the same client count, run just before the scenario.
+anchor_scripts() {
+  case "$1" in
+    uniform) echo "-f $here/pgbench/transfer.sql" ;;
+    hot) echo "-f $here/pgbench/hot.sql" ;;
+    mixed) echo "-f $here/pgbench/balance.sql@4 -f $here/pgbench/history.sql@4 -f $here/pgbench/transfer.sql@2" ;;
+    deposits) echo "-f $here/pgbench/deposit.sql" ;;
+    *) echo "unknown scenario $1 (uniform, hot, mixed, deposits)" >&2; exit 2 ;;
+  esac
+}
+# Which of its pgbench scripts (0-based, in -f order) moves money.
+anchor_moves_script() { [[ "$1" == mixed ]] && echo 2 || echo 0; }
+for scenario in $scenarios; do anchor_scripts "$scenario" >/dev/null; done
+
 work="$(mktemp -d /tmp/tekana-bench.XXXXXX)"
 chmod 755 "$work" # the database cluster inside runs as the postgres user
 pids=()
@@ -91,24 +106,12 @@ PGOPTIONS="-c client_min_messages=warning" psql "$pguri/anchor" -q -v ON_ERROR_S
 pgbench_bin="$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | head -1)")/pgbench"
 [[ -x "$pgbench_bin" ]] || pgbench_bin="$(ls /usr/lib/postgresql/*/bin/pgbench | head -1)"
 
-# Each scenario's anchor: pgbench doing that scenario's requests, each movement as one SQL transaction, on the same
-# server with the same client count, run just before the scenario. The pgbench script (0-based, in -f order) that moves money:
-anchor_scripts() {
-  case "$1" in
-    uniform) echo "-f $here/pgbench/transfer.sql" ;;
-    hot) echo "-f $here/pgbench/hot.sql" ;;
-    mixed) echo "-f $here/pgbench/balance.sql@4 -f $here/pgbench/history.sql@4 -f $here/pgbench/transfer.sql@2" ;;
-    deposits) echo "-f $here/pgbench/deposit.sql" ;;
-    *) echo "no anchor for scenario $1" >&2; exit 2 ;;
-  esac
-}
 percentiles() { # of sorted numbers on stdin, for each fraction given
   awk -v fractions="$*" '{ v[NR] = $1 } END {
     k = split(fractions, f, " "); line = ""
     for (i = 1; i <= k; i++) { at = int(NR * f[i]); if (at < 1) at = 1; line = line sprintf("%s%.2f", i > 1 ? " " : "", v[at]) }
     print line }'
 }
-anchor_moves_script() { [[ "$1" == mixed ]] && echo 2 || echo 0; }
 
 # Sets anchor_tps (transactions/s), anchor_mps (movements/s), a50 a95 a99 amax over every transaction, am50 am99 over
 # the movements, anchor_cpu and anchor_client_cpu.
