@@ -114,7 +114,7 @@ percentiles() { # of sorted numbers on stdin, for each fraction given
 }
 
 # Sets anchor_tps (transactions/s), anchor_mps (movements/s), a50 a95 a99 amax over every transaction, am50 am99 over
-# the movements, anchor_cpu and anchor_client_cpu.
+# the movements, anchor_errors, anchor_cpu and anchor_client_cpu.
 run_anchor() {
   local scenario="$1" c="$2" out pg0 pg1 c0 c1
   if [[ "$scenario" == mixed ]]; then psql "$pguri/anchor" -q -f "$here/pgbench/history-indexes.sql" >/dev/null; fi
@@ -130,6 +130,10 @@ run_anchor() {
   # The anchor's tens of thousands of updates would otherwise be vacuumed by autovacuum during the scenario.
   psql "$pguri/anchor" -q -c "VACUUM (ANALYZE)" >/dev/null
   anchor_tps="$(echo "$out" | awk '/^tps/ { print $3; exit }')"
+  # Failed transactions (a deadlock between two transfers, say) are counted and the client goes on; any other error
+  # aborts the client, which the anchor then runs without.
+  anchor_errors="$(echo "$out" | awk '/^number of failed transactions/ && $5 > 0 { e = "failed: " $5 } / aborted in command / { a++ }
+    END { if (a) e = (e ? e ", " : "") "aborted clients: " a; print e ? e : "none" }')"
   # Log lines: client, transaction, latency in µs, script number, ...
   cat "$work"/anchor.* | awk '{ print $3 / 1000 }' | sort -n >"$work/anchor-all"
   cat "$work"/anchor.* | awk -v moves="$(anchor_moves_script "$scenario")" '$4 == moves { print $3 / 1000 }' | sort -n >"$work/anchor-moves"
@@ -148,7 +152,7 @@ printf "\n%-9s %7s %-9s %10s %8s %8s %8s %8s %8s %9s %9s %9s %10s  %s\n" scenari
 for c in $clients; do
   for scenario in $scenarios; do
     run_anchor "$scenario" "$c"
-    printf "%-9s %7s %-9s %10.1f %8.1f %8s %8s %8s %8s %9s %9s %9.2f %10.2f  %s\n" "$scenario" "$c" pgbench "$anchor_mps" "$anchor_tps" "$a50" "$a95" "$a99" "$amax" - - "$anchor_cpu" "$anchor_client_cpu" -
+    printf "%-9s %7s %-9s %10.1f %8.1f %8s %8s %8s %8s %9s %9s %9.2f %10.2f  %s\n" "$scenario" "$c" pgbench "$anchor_mps" "$anchor_tps" "$a50" "$a95" "$a99" "$amax" - - "$anchor_cpu" "$anchor_client_cpu" "$anchor_errors"
     if [[ "$scenario" == mixed ]]; then
       printf "%-9s %7s %-9s %10s %8s %8s %8s %8s\n" "  moves" "" "" "" "" "$am50" "" "$am99"
     fi
@@ -173,7 +177,7 @@ r = json.loads(sys.stdin.read())
 r.update(anchorTps=$anchor_tps, anchorMovementsPerSecond=$anchor_mps,
          ratio=round(r['movementsPerSecond'] / $anchor_mps, 3) if $anchor_mps else None,
          requestRatio=round(r['requestsPerSecond'] / $anchor_tps, 3) if $anchor_tps else None,
-         anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, anchorMaxMs=$amax, anchorMovementP50Ms=$am50, anchorMovementP99Ms=$am99,
+         anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, anchorMaxMs=$amax, anchorMovementP50Ms=$am50, anchorMovementP99Ms=$am99, anchorErrors='$anchor_errors',
          anchorCpuSeconds=dict(postgres=$anchor_cpu, client=$anchor_client_cpu),
          cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0, client=$c1-$c0))
 print(json.dumps(r))")")
