@@ -20,7 +20,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 # Each scenario's anchor: pgbench doing that scenario's requests, each movement as one SQL transaction, on the same
-# server with the same client count, run just before the scenario.
+# server with the same client count, run just before the scenario. The script that moves money comes last.
 anchor_scripts() {
   case "$1" in
     uniform) echo "-f $here/pgbench/transfer.sql" ;;
@@ -30,8 +30,6 @@ anchor_scripts() {
     *) echo "unknown scenario $1 (uniform, hot, mixed, deposits)" >&2; exit 2 ;;
   esac
 }
-# Which of its pgbench scripts (0-based, in -f order) moves money.
-anchor_moves_script() { [[ "$1" == mixed ]] && echo 2 || echo 0; }
 for scenario in $scenarios; do anchor_scripts "$scenario" >/dev/null; done
 
 work="$(mktemp -d /tmp/tekana-bench.XXXXXX)"
@@ -136,7 +134,7 @@ run_anchor() {
     END { if (a) e = (e ? e ", " : "") "aborted clients: " a; print e ? e : "none" }')"
   # Log lines: client, transaction, latency in µs, script number, ...
   cat "$work"/anchor.* | awk '{ print $3 / 1000 }' | sort -n >"$work/anchor-all"
-  cat "$work"/anchor.* | awk -v moves="$(anchor_moves_script "$scenario")" '$4 == moves { print $3 / 1000 }' | sort -n >"$work/anchor-moves"
+  cat "$work"/anchor.* | awk -v moves="$(( $(anchor_scripts "$scenario" | grep -o -- '-f ' | wc -l) - 1 ))" '$4 == moves { print $3 / 1000 }' | sort -n >"$work/anchor-moves"
   anchor_mps="$(awk -v tps="$anchor_tps" -v n="$(wc -l <"$work/anchor-all")" -v m="$(wc -l <"$work/anchor-moves")" 'BEGIN { printf "%.1f", tps * m / n }')"
   read -r a50 a95 a99 amax < <(percentiles 0.50 0.95 0.99 1 <"$work/anchor-all")
   read -r am50 am99 < <(percentiles 0.50 0.99 <"$work/anchor-moves")
