@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Tekana.Abstractions.Wallets;
 using Tekana.Api.Tests.Infrastructure;
+using Tekana.Api.Wallets;
+using Tekana.Domain.Wallets;
 
 namespace Tekana.Api.Tests;
 
@@ -58,6 +61,51 @@ public sealed class HistoryTests(ApiFixture fixture)
         await (await alice.Http.GetAsync($"/api/v1/wallets/{alice.WalletId}/transactions?limit=500")).AssertProblem(HttpStatusCode.BadRequest, "validation");
         await (await alice.Http.GetAsync($"/api/v1/wallets/{alice.WalletId}/transactions?cursor=not-a-cursor")).AssertProblem(HttpStatusCode.BadRequest, "validation");
     }
+
+    [Fact]
+    public async Task Who_may_see_a_history_does_not_depend_on_whether_its_wallet_was_read_before()
+    {
+        var alice = await Api.RegisterAsync();
+        var bob = await Api.RegisterAsync();
+        var admin = await Api.Admin();
+        var aliceHistory = $"/api/v1/wallets/{alice.WalletId}/transactions";
+        const string houseHistory = "/api/v1/wallets/house_funding_RWF/transactions";
+
+        // Each request twice: first before this API has read the wallet (or after someone else's read), then after.
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.Http.GetAsync(aliceHistory)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.Http.GetAsync(aliceHistory)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await alice.Http.GetAsync(aliceHistory)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync(aliceHistory)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.Http.GetAsync(aliceHistory)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync(houseHistory)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.Http.GetAsync(houseHistory)).StatusCode);
+        for (var i = 0; i < 2; i++)
+        {
+            await (await admin.GetAsync("/api/v1/wallets/wal_0000000000000000000000000b/transactions"))
+                .AssertProblem(HttpStatusCode.NotFound, "wallet-not-found");
+        }
+    }
+
+    [Fact]
+    public void Remembered_owners_start_over_when_they_reach_capacity()
+    {
+        var owners = new WalletOwners();
+        for (var i = 0; i < WalletOwners.Capacity; i++)
+        {
+            owners.Remember(View($"wal_{i}", $"cus_{i}"));
+        }
+        Assert.Equal("cus_0", owners.Find("wal_0"));
+
+        owners.Remember(View("wal_last", "cus_last"));
+        owners.Remember(View("wal_house", null));
+
+        Assert.Null(owners.Find("wal_0"));
+        Assert.Equal("", owners.Find("wal_house"));
+        Assert.Null(owners.Find("wal_never"));
+    }
+
+    private static WalletView View(string id, string? owner) =>
+        new(id, owner, "RWF", WalletKind.Customer, WalletStatus.Active, 0, 0, false, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
 
     [Fact]
     public async Task Admins_search_customers_by_name_email_or_phone()

@@ -46,9 +46,9 @@ public static class HistoryApi
 
     private static async Task<IResult> WalletHistory(
         string id, string? cursor, int? limit, DateTimeOffset? from, DateTimeOffset? to, string? type,
-        ClaimsPrincipal user, IClusterClient cluster, IHistoryStore history, CancellationToken cancellationToken)
+        ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners, IHistoryStore history, CancellationToken cancellationToken)
     {
-        if (await WalletsApi.Visible(id, user, cluster) is null)
+        if (!await WalletsApi.MaySee(id, user, cluster, owners, cancellationToken))
         {
             return Problems.NotFound(ErrorKind.WalletNotFound);
         }

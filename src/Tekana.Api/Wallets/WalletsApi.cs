@@ -27,18 +27,38 @@ public static class WalletsApi
     }
 
     /// <summary>Loads a wallet the caller may see: their own, or any for staff. Anything else is "not found".</summary>
-    internal static async Task<WalletView?> Visible(string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken = default)
+    internal static async Task<WalletView?> Visible(
+        string id, ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners, CancellationToken cancellationToken = default)
     {
-        if (!WalletIds.IsWellFormed(id) || (user.IsCustomer() && WalletIds.TryParseHouse(id, out _, out _)))
+        if (!MayName(id, user))
         {
             return null;
         }
         var wallet = await ClusterRetry.Read(cluster.Reference<IWalletGrain>(id).Read, cancellationToken);
-        return user.IsStaff() || (user.IsCustomer() && wallet.OwnerId == user.Subject()) ? wallet : null;
+        owners.Remember(wallet);
+        return Sees(wallet.OwnerId ?? "", user) ? wallet : null;
     }
 
-    private static async Task<IResult> Get(string id, ClaimsPrincipal user, IClusterClient cluster) =>
-        await Visible(id, user, cluster) is { } wallet
+    /// <summary>
+    /// Whether the caller may see a wallet, as <see cref="Visible"/> decides, without loading it when its owner is known
+    /// (<see cref="WalletOwners"/>).
+    /// </summary>
+    internal static async Task<bool> MaySee(
+        string id, ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners, CancellationToken cancellationToken = default) =>
+        MayName(id, user) && owners.Find(id) is { } owner
+            ? Sees(owner, user)
+            : await Visible(id, user, cluster, owners, cancellationToken) is not null;
+
+    /// <summary>Whether a wallet id may name a wallet the caller can see: customers never see the house's.</summary>
+    private static bool MayName(string id, ClaimsPrincipal user) =>
+        WalletIds.IsWellFormed(id) && !(user.IsCustomer() && WalletIds.TryParseHouse(id, out _, out _));
+
+    /// <summary>Whether the caller may see an existing wallet of <paramref name="ownerId"/> ("" for the house).</summary>
+    private static bool Sees(string ownerId, ClaimsPrincipal user) =>
+        user.IsStaff() || (user.IsCustomer() && ownerId == user.Subject());
+
+    private static async Task<IResult> Get(string id, ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners) =>
+        await Visible(id, user, cluster, owners) is { } wallet
             ? Results.Ok(WalletResponse.From(wallet))
             : Problems.NotFound(ErrorKind.WalletNotFound);
 
