@@ -44,10 +44,16 @@ public static class WalletsApi
     /// (<see cref="WalletOwners"/>).
     /// </summary>
     internal static async Task<bool> MaySee(
-        string id, ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners, CancellationToken cancellationToken = default) =>
-        MayName(id, user) && owners.Find(id) is { } owner
+        string id, ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners, CancellationToken cancellationToken = default)
+    {
+        if (!MayName(id, user))
+        {
+            return false;
+        }
+        return owners.Find(id) is { } owner
             ? Sees(owner, user)
             : await Visible(id, user, cluster, owners, cancellationToken) is not null;
+    }
 
     /// <summary>Whether a wallet id may name a wallet the caller can see: customers never see the house's.</summary>
     private static bool MayName(string id, ClaimsPrincipal user) =>
