@@ -46,14 +46,14 @@ public sealed class LedgerGrain(
         var type = request.Type.ToString().ToLowerInvariant();
         using var alone = await running.EnterAsync(pending.Id);
         using var payee = traffic.Enter(pending.ToWalletId);
+        if (payee.Busy && await Batched(pending) is { } batched)
+        {
+            // The batch looks the key up itself (a recorded movement comes back as a replay), and records a refusal.
+            return Settled(batched, retried: false, type, started);
+        }
         if (await Retry(() => Recorded(pending)) is { } recorded)
         {
             return Settled(recorded, retried: false, type, started);
-        }
-        if (payee.Busy && await Batched(pending) is { } batched)
-        {
-            // A refusal in a batch is already recorded.
-            return Settled(batched, retried: false, type, started);
         }
         for (var attempt = 1; ; attempt++)
         {
