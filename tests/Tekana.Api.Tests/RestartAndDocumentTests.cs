@@ -87,9 +87,16 @@ public sealed class RestartAndDocumentTests
             new Dictionary<string, string> { ["RateLimiting:MaxConcurrentRequests"] = "1", ["RateLimiting:MaxQueuedRequests"] = "0" });
         var alice = await api.RegisterAsync();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => alice.Http.GetAsync($"/api/v1/customers/{alice.Id}/wallets")));
+        // Fifty requests at once overlap on a loaded machine; when each happens to finish before the next one arrives, the
+        // burst is sent again.
+        HttpResponseMessage[] responses = [];
+        List<HttpResponseMessage> shed = [];
+        for (var burst = 0; burst < 20 && shed.Count == 0; burst++)
+        {
+            responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => alice.Http.GetAsync($"/api/v1/customers/{alice.Id}/wallets")));
+            shed = [.. responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable)];
+        }
 
-        var shed = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
         Assert.NotEmpty(shed);
         Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
         Assert.All(shed, r => Assert.NotNull(r.Headers.RetryAfter));
