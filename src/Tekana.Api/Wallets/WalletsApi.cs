@@ -28,16 +28,8 @@ public static class WalletsApi
 
     /// <summary>Loads a wallet the caller may see: their own, or any for staff. Anything else is "not found".</summary>
     internal static async Task<WalletView?> Visible(
-        string id, ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners, CancellationToken cancellationToken = default)
-    {
-        if (!MayName(id, user))
-        {
-            return null;
-        }
-        var wallet = await ClusterRetry.Read(cluster.Reference<IWalletGrain>(id).Read, cancellationToken);
-        owners.Remember(wallet);
-        return Sees(wallet.OwnerId ?? "", user) ? wallet : null;
-    }
+        string id, ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners, CancellationToken cancellationToken = default) =>
+        MayName(id, user) ? await Load(id, user, cluster, owners, cancellationToken) : null;
 
     /// <summary>
     /// Whether the caller may see a wallet, as <see cref="Visible"/> decides, without loading it when its owner is known
@@ -52,7 +44,16 @@ public static class WalletsApi
         }
         return owners.Find(id) is { } owner
             ? Sees(owner, user)
-            : await Visible(id, user, cluster, owners, cancellationToken) is not null;
+            : await Load(id, user, cluster, owners, cancellationToken) is not null;
+    }
+
+    /// <summary>Loads a wallet whose id the caller may name, and remembers its owner: the wallet if the caller sees it.</summary>
+    private static async Task<WalletView?> Load(
+        string id, ClaimsPrincipal user, IClusterClient cluster, WalletOwners owners, CancellationToken cancellationToken)
+    {
+        var wallet = await ClusterRetry.Read(cluster.Reference<IWalletGrain>(id).Read, cancellationToken);
+        owners.Remember(wallet);
+        return Sees(wallet.OwnerId ?? "", user) ? wallet : null;
     }
 
     /// <summary>Whether a wallet id may name a wallet the caller can see: customers never see the house's.</summary>
