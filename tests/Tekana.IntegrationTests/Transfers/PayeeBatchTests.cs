@@ -99,6 +99,45 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_batch_holding_a_recorded_key_under_another_body_moves_nothing_and_leaves_each_movement_to_run_alone()
+    {
+        // ETB is used by this test alone. A key already recorded, sent again with another amount among fresh
+        // movements: the batch that holds it must move nothing, and its movements then run alone.
+        var payee = (await Client.RegisterAsync("ETB")).WalletId;
+        var payers = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            payers.Add((await Client.RegisterAsync("ETB")).WalletId);
+        }
+        var acknowledged = new List<TransactionRecord>();
+        foreach (var payer in payers)
+        {
+            acknowledged.Add(await Client.Execute(Ledger.Deposit(payer, 1_000, "ETB")));
+        }
+        acknowledged.Add(await Client.Execute(Ledger.Transfer(payers[0], payee, 100, "ETB", key: "recorded")));
+
+        var requests = payers.Select((p, i) => Ledger.Transfer(p, payee, 200, "ETB", key: $"fresh-{i}"))
+            .Append(Ledger.Transfer(payers[0], payee, 150, "ETB", key: "recorded"))
+            .ToList();
+        var batcher = Client.GetGrain<IPayeeBatchGrain>(payee);
+        var runs = await Task.WhenAll(requests.Select(r => batcher.Submit(LedgerGrain.Pending(r, DateTimeOffset.UtcNow))));
+
+        // Whichever batch held the conflicting copy failed whole; the others may have run.
+        Assert.Null(runs[^1]);
+        Assert.All(runs, run => Assert.True(run is null || run.Record.Status == MovementStatus.Completed));
+        for (var i = 0; i < requests.Count - 1; i++)
+        {
+            acknowledged.Add(runs[i]?.Record ?? await Client.Execute(requests[i]));
+        }
+        var conflict = await Assert.ThrowsAsync<LedgerException>(() => Client.Execute(requests[^1]));
+        Assert.Equal(ErrorKind.IdempotencyConflict, conflict.Code);
+        // Each payer paid each of its movements once: nothing moved in the failed batch stayed.
+        Assert.Equal(100 + 4 * 200, await Client.Balance(payee));
+        Assert.Equal(new long[] { 700, 800, 800, 800 }, await Task.WhenAll(payers.Select(p => Client.Balance(p))));
+        await LedgerAudit.AssertConsistentAsync(Client, [payee, .. payers], acknowledged, "ETB");
+    }
+
+    [Fact]
     public async Task A_batch_the_payee_refuses_moves_nothing_and_leaves_each_movement_to_run_alone()
     {
         var payee = (await Client.RegisterAsync("ZAR")).WalletId;
