@@ -118,7 +118,7 @@ run_anchor() {
   if [[ "$scenario" == mixed ]]; then psql "$pguri/anchor" -q -f "$here/pgbench/history-indexes.sql" >/dev/null; fi
   pg0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
   # shellcheck disable=SC2046 # the script list is meant to split into words
-  out="$("$pgbench_bin" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" -D wallets="$wallets" \
+  out="$("$pgbench_bin" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" -D wallets="$wallets" --failures-detailed \
     $(anchor_scripts "$scenario") -l --log-prefix="$work/anchor" anchor 2>&1)"
   # pgbench's backends exit after it does; their CPU reaches the postmaster's account only once they are gone, and
   # would otherwise be billed to the scenario.
@@ -128,13 +128,15 @@ run_anchor() {
   # The anchor's tens of thousands of updates would otherwise be vacuumed by autovacuum during the scenario.
   psql "$pguri/anchor" -q -c "VACUUM (ANALYZE)" >/dev/null
   anchor_tps="$(echo "$out" | awk '/^tps/ { print $3; exit }')"
-  # Failed transactions (a deadlock between two transfers, say) are counted and the client goes on; any other error
-  # aborts the client, which the anchor then runs without.
-  anchor_errors="$(echo "$out" | awk '/^number of failed transactions/ && $5 > 0 { e = "failed: " $5 } / aborted in command / { a++ }
-    END { if (a) e = (e ? e ", " : "") "aborted clients: " a; print e ? e : "none" }')"
-  # Log lines: client, transaction, latency in µs, script number, ...
-  cat "$work"/anchor.* | awk '{ print $3 / 1000 }' | sort -n >"$work/anchor-all"
-  cat "$work"/anchor.* | awk -v moves="$(( $(anchor_scripts "$scenario" | grep -o -- '-f ' | wc -l) - 1 ))" '$4 == moves { print $3 / 1000 }' | sort -n >"$work/anchor-moves"
+  # Failed transactions (a deadlock between two opposite transfers, or a serialization failure) are counted by kind
+  # and the client goes on; any other error aborts the client, which the anchor then runs without.
+  anchor_errors="$(echo "$out" | awk '/^number of failed transactions/ && $5 > 0 { e = "failed: " $5 }
+    /^number of (deadlock|serialization) failures/ && $5 > 0 { k = (k ? k ", " : "") $3 ": " $5 }
+    / aborted in command / { a++ }
+    END { if (k) e = e " (" k ")"; if (a) e = (e ? e ", " : "") "aborted clients: " a; print e ? e : "none" }')"
+  # Log lines: client, transaction, latency in µs (or the kind of failure), script number, ...
+  cat "$work"/anchor.* | awk '$3 ~ /^[0-9]+$/ { print $3 / 1000 }' | sort -n >"$work/anchor-all"
+  cat "$work"/anchor.* | awk -v moves="$(( $(anchor_scripts "$scenario" | grep -o -- '-f ' | wc -l) - 1 ))" '$3 ~ /^[0-9]+$/ && $4 == moves { print $3 / 1000 }' | sort -n >"$work/anchor-moves"
   anchor_mps="$(awk -v tps="$anchor_tps" -v n="$(wc -l <"$work/anchor-all")" -v m="$(wc -l <"$work/anchor-moves")" 'BEGIN { printf "%.1f", tps * m / n }')"
   read -r a50 a95 a99 amax < <(percentiles 0.50 0.95 0.99 1 <"$work/anchor-all")
   read -r am50 am99 < <(percentiles 0.50 0.99 <"$work/anchor-moves")
