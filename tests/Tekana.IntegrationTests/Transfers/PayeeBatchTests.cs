@@ -18,17 +18,8 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
     public async Task A_batch_pays_the_payee_once_per_movement_refuses_only_payers_short_of_funds_and_replays_what_already_happened()
     {
         // NGN is used by this test alone, so its house wallets see only its movements.
-        var payee = (await Client.RegisterAsync("NGN")).WalletId;
-        var payers = new List<string>();
-        for (var i = 0; i < 12; i++)
-        {
-            payers.Add((await Client.RegisterAsync("NGN")).WalletId);
-        }
-        var acknowledged = new ConcurrentBag<TransactionRecord>();
-        foreach (var payer in payers.Take(9))
-        {
-            acknowledged.Add(await Client.Execute(Ledger.Deposit(payer, 1_000, "NGN")));
-        }
+        var (payee, payers, funding) = await PayeeAndPayersAsync("NGN", payers: 12, funded: 9);
+        var acknowledged = new ConcurrentBag<TransactionRecord>(funding);
         var earlier = await Client.Execute(Ledger.Transfer(payers[0], payee, 100, "NGN", key: "earlier"));
         acknowledged.Add(earlier);
 
@@ -103,17 +94,7 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
     {
         // ETB is used by this test alone. A key already recorded, sent again with another amount among fresh
         // movements: the batch that holds it must move nothing, and its movements then run alone.
-        var payee = (await Client.RegisterAsync("ETB")).WalletId;
-        var payers = new List<string>();
-        for (var i = 0; i < 4; i++)
-        {
-            payers.Add((await Client.RegisterAsync("ETB")).WalletId);
-        }
-        var acknowledged = new List<TransactionRecord>();
-        foreach (var payer in payers)
-        {
-            acknowledged.Add(await Client.Execute(Ledger.Deposit(payer, 1_000, "ETB")));
-        }
+        var (payee, payers, acknowledged) = await PayeeAndPayersAsync("ETB", payers: 4, funded: 4);
         acknowledged.Add(await Client.Execute(Ledger.Transfer(payers[0], payee, 100, "ETB", key: "recorded")));
 
         var requests = payers.Select((p, i) => Ledger.Transfer(p, payee, 200, "ETB", key: $"fresh-{i}"))
@@ -206,5 +187,22 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
 
         Task<long> RowsAsync() =>
             TestDatabase.ScalarAsync<long>(fixture.ConnectionString, $"SELECT count(*) FROM ledger_entries WHERE wallet_id = '{merchant}'");
+    }
+
+    /// <summary>A payee and its payers, the first <paramref name="funded"/> of them given 1,000 each by deposit.</summary>
+    private async Task<(string Payee, List<string> Payers, List<TransactionRecord> Funding)> PayeeAndPayersAsync(string currency, int payers, int funded)
+    {
+        var payee = (await Client.RegisterAsync(currency)).WalletId;
+        var wallets = new List<string>();
+        for (var i = 0; i < payers; i++)
+        {
+            wallets.Add((await Client.RegisterAsync(currency)).WalletId);
+        }
+        var funding = new List<TransactionRecord>();
+        foreach (var payer in wallets.Take(funded))
+        {
+            funding.Add(await Client.Execute(Ledger.Deposit(payer, 1_000, currency)));
+        }
+        return (payee, wallets, funding);
     }
 }
