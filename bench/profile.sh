@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Where one process's CPU goes during a benchmark scenario: runs bench/run.sh for that scenario, samples the process
+# with perf (499 Hz, call graphs) for a window in the middle of Tekana's run, then prints its samples by module and its
+# hottest functions. The benchmark's own table and checks come first, as usual.
+#   bench/profile.sh [--scenario uniform] [--process silo|api|postgres] [--clients 64] [--seconds 30] [--window 10]
+# Keeps the samples in bench/results/perf-<process>.data (`perf report -i` it for call graphs). Needs perf
+# (Debian: apt-get install linux-perf).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+scenario=uniform; process=silo; clients=64; seconds=30; window=10
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --scenario) scenario="$2"; shift 2 ;;
+    --process) process="$2"; shift 2 ;;
+    --clients) clients="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --window) window="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+case "$process" in
+  silo) pattern="Tekana.Silo.dll" ;;
+  api) pattern="Tekana.Api.dll" ;;
+  postgres) pattern="postgres: " ;;
+  *) echo "--process is silo, api or postgres" >&2; exit 2 ;;
+esac
+command -v perf >/dev/null || { echo "perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }
+(( seconds >= window + 10 )) || { echo "--seconds must exceed --window by 10 s or more (warm-up and margins)" >&2; exit 2; }
+
+mkdir -p "$here/results"
+data="$here/results/perf-$process.data" out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+# perf names JIT-compiled .NET code only from the runtime's perf map, which it writes only where code is not
+# double-mapped for W^X; without both, managed frames show as "memfd:doublemapper".
+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
+  "$here/run.sh" --scenarios "$scenario" --clients "$clients" --seconds "$seconds" > >(tee "$out") &
+bench=$!
+# Tekana's run starts once its anchor's line is printed; the window opens after its warm-up.
+until grep -qE "^$scenario +$clients +pgbench" "$out"; do
+  kill -0 "$bench" 2>/dev/null || { wait "$bench"; exit 1; }
+  sleep 0.5
+done
+sleep 8
+pids="$(pgrep -d, -f "$pattern")"
+perf record -F 499 -g -p "$pids" -o "$data" -- sleep "$window" >/dev/null 2>&1
+wait "$bench"
+
+echo
+echo "$process, $scenario at $clients clients: share of the ${window} s window's samples by module"
+# A managed frame reads "[Assembly] Namespace.Type::Method"; any other is named by its shared object.
+perf report -i "$data" --no-children -g none --sort dso,sym --percent-limit 0 2>/dev/null | awk '
+  /^ +[0-9.]+%/ {
+    share = $1; sub(/%/, "", share); module = $2; at = index($0, "[.] ")
+    if ($0 ~ /\[k\] /) { module = "kernel" }
+    else if (at > 0) { rest = substr($0, at + 4); if (match(rest, /\[[A-Za-z0-9_.]+\]/)) module = substr(rest, RSTART, RLENGTH) }
+    by[module] += share
+  }
+  END { for (m in by) if (by[m] >= 0.5) printf "%7.2f%%  %s\n", by[m], m }' | sort -rn
+echo
+echo "hottest functions"
+# awk reads the whole report: a reader that stops early would end perf, and this script, with SIGPIPE.
+perf report -i "$data" --no-children -g none --sort sym 2>/dev/null | awk '/^ +[0-9.]+%/ && n++ < 25' | cut -c1-200
