@@ -3,7 +3,8 @@
 # (pgbench doing each scenario's requests, every movement as one SQL transaction) on the same database server, in the
 # same run.
 #   bench/run.sh [--wallets 10000] [--clients "64"] [--seconds 20] [--warmup 5] [--scenarios "uniform hot mixed deposits"]
-# Prints a table and writes bench/results/<timestamp>.json. Fails if money was not conserved or a wallet went negative.
+# Prints a table (with each process's garbage collection under it) and writes bench/results/<timestamp>.json. Fails if money
+# was not conserved or a wallet went negative.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -96,13 +97,36 @@ sleep 5
 ASPNETCORE_URLS=http://127.0.0.1:18080 dotnet "$api_dir/Tekana.Api.dll" --contentRoot "$api_dir" >"$work/api.log" 2>&1 &
 api=$!; pids+=("$api")
 bench=(dotnet "$here/Tekana.Bench/bin/Release/net10.0/Tekana.Bench.dll")
-api_url=http://127.0.0.1:18080
+api_url=http://127.0.0.1:18080 silo_url=http://127.0.0.1:18081
 
 "${bench[@]}" setup --api "$api_url" --wallets "$wallets" --out "$work/wallets.txt"
 
 PGOPTIONS="-c client_min_messages=warning" psql "$pguri/anchor" -q -v ON_ERROR_STOP=1 -v wallets="$wallets" -f "$here/pgbench/schema.sql" >/dev/null
 pgbench_bin="$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | head -1)")/pgbench"
 [[ -x "$pgbench_bin" ]] || pgbench_bin="$(ls /usr/lib/postgresql/*/bin/pgbench | head -1)"
+
+# A process's garbage collector so far, from its /metrics: pause seconds, bytes allocated, and collections by the
+# oldest generation each collected (gen0 gen1 gen2); zeros when the scrape fails.
+gc_sample() {
+  curl -sf --max-time 5 "$1/metrics" | awk '
+    /^dotnet_gc_pause_time_seconds_total/ { pause = $NF }
+    /^dotnet_gc_heap_total_allocated_bytes_total/ { allocated = $NF }
+    /^dotnet_gc_collections_total/ { match($0, /gen[0-2]/); if (RSTART) n[substr($0, RSTART, 4)] = $NF }
+    END { printf "%s %s %d %d %d\n", pause + 0, allocated + 0, n["gen0"], n["gen1"], n["gen2"] }' || echo "0 0 0 0 0"
+}
+
+# JSON for one process's collector over a run: the share of wall time its threads were paused, its collections, and
+# what it allocated per second and per request.
+gc_delta() {
+  python3 - "$@" <<'PY'
+import json, sys
+before, after = [float(x) for x in sys.argv[1].split()], [float(x) for x in sys.argv[2].split()]
+wall, rps = float(sys.argv[3]), float(sys.argv[4])
+d = [b - a for a, b in zip(before, after)]
+print(json.dumps(dict(pausePercent=round(100 * d[0] / wall, 1), collections=dict(gen0=int(d[2]), gen1=int(d[3]), gen2=int(d[4])),
+                      allocatedMBPerSecond=round(d[1] / wall / 1e6, 1), allocatedKBPerRequest=round(d[1] / wall / rps / 1e3, 1) if rps else None)))
+PY
+}
 
 percentiles() { # of sorted numbers on stdin, for each fraction given
   awk -v fractions="$*" '{ v[NR] = $1 } END {
@@ -157,8 +181,10 @@ for c in $clients; do
       printf "%-9s %7s %-9s %10s %8s %8s %8s %8s\n" "  moves" "" "" "" "" "$am50" "" "$am99"
     fi
     s0="$(cpu_seconds "$silo")"; a0="$(cpu_seconds "$api")"; p0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
+    gs0="$(gc_sample "$silo_url")"; ga0="$(gc_sample "$api_url")"; t0="$(date +%s.%N)"
     out="$("${bench[@]}" run --api "$api_url" --wallets-file "$work/wallets.txt" --scenario "$scenario" --clients "$c" --seconds "$seconds" --warmup "$warmup")"
     s1="$(cpu_seconds "$silo")"; a1="$(cpu_seconds "$api")"; p1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
+    gs1="$(gc_sample "$silo_url")"; ga1="$(gc_sample "$api_url")"; t1="$(date +%s.%N)"
     row="$(echo "$out" | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
@@ -171,6 +197,14 @@ print("{} {} {} {} {} {} {} {}|{}".format(r["movementsPerSecond"], r["requestsPe
     if [[ "$scenario" == mixed ]]; then
       printf "%-9s %7s %-9s %10s %8s %8s %8s %8s\n" "  moves" "" "" "" "" "$mp50" "" "$mp99"
     fi
+    wall="$(minus "$t1" "$t0")"
+    gc="{\"silo\": $(gc_delta "$gs0" "$gs1" "$wall" "$rps"), \"api\": $(gc_delta "$ga0" "$ga1" "$wall" "$rps")}"
+    echo "$gc" | python3 -c '
+import json, sys
+for name, g in json.loads(sys.stdin.read()).items():
+    c = g["collections"]
+    print("  gc {:<5} paused {:>4.1f} % of the run, collections gen0 {} gen1 {} gen2 {}, allocated {:.0f} MB/s, {} KB per request".format(
+        name, g["pausePercent"], c["gen0"], c["gen1"], c["gen2"], g["allocatedMBPerSecond"], g["allocatedKBPerRequest"]))'
     results+=("$(echo "$out" | python3 -c "
 import json, sys
 r = json.loads(sys.stdin.read())
@@ -179,7 +213,7 @@ r.update(anchorTps=$anchor_tps, anchorMovementsPerSecond=$anchor_mps,
          requestRatio=round(r['requestsPerSecond'] / $anchor_tps, 3) if $anchor_tps else None,
          anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, anchorMaxMs=$amax, anchorMovementP50Ms=$am50, anchorMovementP99Ms=$am99, anchorErrors='$anchor_errors',
          anchorCpuSeconds=dict(postgres=$anchor_cpu, client=$anchor_client_cpu),
-         cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0, client=$c1-$c0))
+         cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0, client=$c1-$c0), gc=json.loads('$gc'))
 print(json.dumps(r))")")
   done
 done
