@@ -138,15 +138,15 @@ public static class TekanaSiloBuilderExtensions
             o.ConfirmationRetryDelay = TimeSpan.FromSeconds(1);
             // Each of the three below keeps a wake-up pending per lock or commit for its whole span, and Orleans walks
             // every pending wake-up 20 times a second (see LedgerTransactionAgent): short spans cost less CPU.
-            // A lock is broken after the longer of this and its transaction's timeout: both are the agent's 2 s, where
+            // A lock is broken after the longer of this and its transaction's timeout: both are the agent's 1 s, where
             // Orleans has 8 s and 10 s.
             o.LockTimeout = LedgerTransactionAgent.LockTimeout;
-            // A coordinator gives up on participants that do not prepare (their silo stopped) after 1.5 s, not 20 s.
-            o.PrepareTimeout = TimeSpan.FromSeconds(1.5);
-            // A prepared participant asks a silent coordinator for the outcome every 1.5 s, not 60 s. The coordinator
+            // A coordinator gives up on participants that do not prepare (their silo stopped) after 0.75 s, not 20 s.
+            o.PrepareTimeout = TimeSpan.FromSeconds(0.75);
+            // A prepared participant asks a silent coordinator for the outcome every 0.75 s, not 60 s. The coordinator
             // answers "aborted" only for a transaction it has neither queued to commit nor is confirming, so asking
             // early costs at most the abort of a transaction not yet decided, never a committed one.
-            o.RemoteTransactionPingFrequency = TimeSpan.FromSeconds(1.5);
+            o.RemoteTransactionPingFrequency = TimeSpan.FromSeconds(0.75);
         });
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<Transfers.PayeeBatchingOptions>();
