@@ -68,12 +68,13 @@ keys = sorted({(r["scenario"], r["clients"]) for r in runs}, key=lambda k: (k[1]
 for scenario, clients in keys:
     side = {s: sorted((r for r in runs if r["side"] == s and r["scenario"] == scenario and r["clients"] == clients), key=lambda r: r["pair"]) for s in "ab"}
     rate = lambda r: r["requestsPerSecond"] if scenario == "mixed" else r["movementsPerSecond"]
+    # CPU seconds cover the warm-up too: run.sh's default 5 s, which this script does not change.
     cpu = lambda r: 1000 * r["cpuSeconds"]["silo"] / (rate(r) * (r["seconds"] + 5))
     per_pair = [rate(b) / rate(a) for a, b in zip(side["a"], side["b"])]
     fmt = lambda rs: ", ".join(f"{rate(r):,.0f}" for r in rs)
     mean = lambda xs: statistics.mean(xs) if xs else float("nan")
     # Results from before the benchmark reported garbage collection have none.
-    paused = lambda rs: mean([r["gc"]["silo"]["pausePercent"] for r in rs if "gc" in r])
+    paused = lambda rs: mean([r["gc"]["silo"]["pausePercent"] for r in rs if (r.get("gc") or {}).get("silo")])
     print(f"{scenario:<9} {clients:>7}  {fmt(side['a']):<26} {fmt(side['b']):<26} {mean(per_pair):>8.3f} "
           f"{', '.join(f'{x:.2f}' for x in per_pair):<18} {mean([r['ratio'] for r in side['a']]):>7.3f} "
           f"{mean([r['ratio'] for r in side['b']]):>7.3f} {mean([r['p99Ms'] for r in side['a']]):>6.1f} {mean([r['p99Ms'] for r in side['b']]):>6.1f} "

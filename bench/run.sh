@@ -106,20 +106,24 @@ pgbench_bin="$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresq
 [[ -x "$pgbench_bin" ]] || pgbench_bin="$(ls /usr/lib/postgresql/*/bin/pgbench | head -1)"
 
 # A process's garbage collector so far, from its /metrics: pause seconds, bytes allocated, and collections by the
-# oldest generation each collected (gen0 gen1 gen2); zeros when the scrape fails.
+# oldest generation each collected (gen0 gen1 gen2); nothing when the scrape fails.
 gc_sample() {
-  curl -sf --max-time 5 "$1/metrics" | awk '
+  local metrics
+  metrics="$(curl -sf --max-time 5 "$1/metrics")" || return 0
+  echo "$metrics" | awk '
     /^dotnet_gc_pause_time_seconds_total/ { pause = $NF }
     /^dotnet_gc_heap_total_allocated_bytes_total/ { allocated = $NF }
     /^dotnet_gc_collections_total/ { match($0, /gen[0-2]/); if (RSTART) n[substr($0, RSTART, 4)] = $NF }
-    END { printf "%s %s %d %d %d\n", pause + 0, allocated + 0, n["gen0"], n["gen1"], n["gen2"] }' || echo "0 0 0 0 0"
+    END { printf "%s %s %d %d %d\n", pause + 0, allocated + 0, n["gen0"], n["gen1"], n["gen2"] }'
 }
 
 # JSON for one process's collector over a run: the share of wall time its threads were paused, its collections, and
-# what it allocated per second and per request.
+# what it allocated per second and per request; null when either sample is missing.
 gc_delta() {
   python3 - "$@" <<'PY'
 import json, sys
+if not sys.argv[1] or not sys.argv[2]:
+    print("null"); sys.exit()
 before, after = [float(x) for x in sys.argv[1].split()], [float(x) for x in sys.argv[2].split()]
 wall, rps = float(sys.argv[3]), float(sys.argv[4])
 d = [b - a for a, b in zip(before, after)]
@@ -202,6 +206,9 @@ print("{} {} {} {} {} {} {} {}|{}".format(r["movementsPerSecond"], r["requestsPe
     echo "$gc" | python3 -c '
 import json, sys
 for name, g in json.loads(sys.stdin.read()).items():
+    if g is None:
+        print("  gc {:<5} not measured (its /metrics did not answer)".format(name))
+        continue
     c = g["collections"]
     print("  gc {:<5} paused {:>4.1f} % of the run, collections gen0 {} gen1 {} gen2 {}, allocated {:.0f} MB/s, {} KB per request".format(
         name, g["pausePercent"], c["gen0"], c["gen1"], c["gen2"], g["allocatedMBPerSecond"], g["allocatedKBPerRequest"]))'
