@@ -3,11 +3,15 @@
 # with perf (499 Hz, call graphs) for a window in the middle of Tekana's run, then prints its samples by module and its
 # hottest functions. The benchmark's own table and checks come first, as usual.
 #   bench/profile.sh [--scenario uniform] [--process silo|api|postgres] [--clients 64] [--seconds 30] [--window 10]
+#                    [--allocations]
 # Keeps the samples in bench/results/perf-<process>.data (`perf report -i` it for call graphs). Needs perf
 # (Debian: apt-get install linux-perf).
+# --allocations samples what the silo or the API allocates instead (bench/Tekana.Bench.Allocations, over EventPipe: no
+# perf needed) and prints it by type, by the innermost frame outside the base class libraries, and by that frame's
+# assembly.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-scenario=uniform; process=silo; clients=64; seconds=30; window=10
+scenario=uniform; process=silo; clients=64; seconds=30; window=10; allocations=false
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
@@ -15,6 +19,7 @@ while [[ $# -gt 0 ]]; do
     --clients) clients="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --window) window="$2"; shift 2 ;;
+    --allocations) allocations=true; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -24,16 +29,22 @@ case "$process" in
   postgres) pattern="postgres: " ;;
   *) echo "--process is silo, api or postgres" >&2; exit 2 ;;
 esac
-command -v perf >/dev/null || { echo "perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }
+if $allocations; then
+  [[ "$process" != postgres ]] || { echo "--allocations profiles the silo or the API" >&2; exit 2; }
+  dotnet build "$here/Tekana.Bench.Allocations" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+else
+  command -v perf >/dev/null || { echo "perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }
+fi
 (( seconds >= window + 10 )) || { echo "--seconds must exceed --window by 10 s or more (warm-up and margins)" >&2; exit 2; }
 
 mkdir -p "$here/results"
-data="$here/results/perf-$process.data" out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+data="$here/results/perf-$process.data" out="$(mktemp)" report="$(mktemp)"
+trap 'rm -f "$out" "$report"' EXIT
 # perf names JIT-compiled .NET code only from the runtime's perf map, which it writes only where code is not
-# double-mapped for W^X; without both, managed frames show as "memfd:doublemapper".
-DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
-  "$here/run.sh" --scenarios "$scenario" --clients "$clients" --seconds "$seconds" > >(tee "$out") &
+# double-mapped for W^X; without both, managed frames show as "memfd:doublemapper". EventPipe needs neither.
+runtime=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+if $allocations; then runtime=(); fi
+env "${runtime[@]}" "$here/run.sh" --scenarios "$scenario" --clients "$clients" --seconds "$seconds" > >(tee "$out") &
 bench=$!
 # Tekana's run starts once its anchor's line is printed; the window opens after its warm-up.
 until grep -qE "^$scenario +$clients +pgbench" "$out"; do
@@ -42,6 +53,14 @@ until grep -qE "^$scenario +$clients +pgbench" "$out"; do
 done
 sleep 8
 pids="$(pgrep -d, -f "$pattern")"
+if $allocations; then
+  dotnet "$here/Tekana.Bench.Allocations/bin/Release/net10.0/Tekana.Bench.Allocations.dll" --pid "$pids" --seconds "$window" >"$report"
+  wait "$bench"
+  echo
+  echo "$process, $scenario at $clients clients: what it allocated in the ${window} s window (sampled)"
+  cat "$report"
+  exit 0
+fi
 perf record -F 499 -g -p "$pids" -o "$data" -- sleep "$window" >/dev/null 2>&1
 wait "$bench"
 

@@ -1,0 +1,103 @@
+using System.Diagnostics.Tracing;
+using Microsoft.Diagnostics.NETCore.Client;
+using Microsoft.Diagnostics.Tracing.Etlx;
+using Microsoft.Diagnostics.Tracing.Parsers;
+using Microsoft.Diagnostics.Tracing.Parsers.Clr;
+
+// tekana-bench-allocations --pid P [--seconds 6] [--top 25]
+// Samples what a running .NET process allocates (the runtime's allocation tick: one event, with its call stack, per
+// about 100 KB allocated on a heap) for a few seconds over EventPipe, then prints the sampled bytes by type, by the
+// innermost frame outside the base class libraries (the code that asked: ASP.NET, Orleans, Npgsql or ours) and by
+// that frame's assembly. Garbage collection follows allocation, so this is where to look when a process spends its time in GC.
+var options = args.Chunk(2).Where(p => p.Length == 2 && p[0].StartsWith("--", StringComparison.Ordinal))
+    .ToDictionary(p => p[0][2..], p => p[1]);
+if (!options.TryGetValue("pid", out var pidText) || !int.TryParse(pidText, out var pid))
+{
+    Console.Error.WriteLine("usage: tekana-bench-allocations --pid P [--seconds 6] [--top 25]");
+    return 2;
+}
+var seconds = int.Parse(options.GetValueOrDefault("seconds", "6"));
+var top = int.Parse(options.GetValueOrDefault("top", "25"));
+
+var trace = Path.Combine(Path.GetTempPath(), $"tekana-allocations-{pid}.nettrace");
+try
+{
+    await Record(pid, seconds, trace);
+    Report(trace, seconds, top);
+    return 0;
+}
+finally
+{
+    File.Delete(trace);
+    File.Delete(Path.ChangeExtension(trace, ".etlx"));
+}
+
+static async Task Record(int pid, int seconds, string trace)
+{
+    // The allocation tick is a verbose event of the GC keyword; the rundown at the end names the JIT-compiled methods.
+    var gc = new EventPipeProvider(ClrTraceEventParser.ProviderName, EventLevel.Verbose, (long)ClrTraceEventParser.Keywords.GC);
+    using var session = await new DiagnosticsClient(pid).StartEventPipeSessionAsync([gc], requestRundown: true, circularBufferMB: 256, CancellationToken.None);
+    await using var output = File.Create(trace);
+    var copy = session.EventStream.CopyToAsync(output);
+    await Task.Delay(TimeSpan.FromSeconds(seconds));
+    await session.StopAsync(CancellationToken.None);
+    await copy;
+}
+
+static void Report(string trace, int seconds, int top)
+{
+    using var log = new TraceLog(TraceLog.CreateFromEventPipeDataFile(trace));
+    var byType = new Dictionary<string, double>();
+    var byCaller = new Dictionary<string, double>();
+    var byAssembly = new Dictionary<string, double>();
+    double total = 0;
+    foreach (var data in log.Events)
+    {
+        if (data is not GCAllocationTickTraceData tick)
+        {
+            continue;
+        }
+        double bytes = tick.AllocationAmount64;
+        total += bytes;
+        Add(byType, tick.TypeName, bytes);
+        var (caller, assembly) = Caller(data.CallStack());
+        Add(byCaller, caller, bytes);
+        Add(byAssembly, assembly, bytes);
+    }
+    Console.WriteLine($"allocations sampled over {seconds} s: {total / 1e6:F0} MB ({total / 1e6 / seconds:F0} MB/s)");
+    Print("by type", byType, total, top);
+    Print("by the innermost frame outside the base class libraries (System.*)", byCaller, total, top);
+    Print("by that frame's assembly", byAssembly, total, top);
+}
+
+// The first frame, from the allocation outwards, of code outside the base class libraries: a string or a task is
+// allocated inside System.Private.CoreLib, but asked for by the code that called it.
+static (string Caller, string Assembly) Caller(TraceCallStack? stack)
+{
+    for (var frame = stack; frame is not null; frame = frame.Caller)
+    {
+        var method = frame.CodeAddress.FullMethodName;
+        var module = frame.CodeAddress.ModuleName;
+        if (string.IsNullOrEmpty(method) || string.IsNullOrEmpty(module) || IsBaseLibrary(module))
+        {
+            continue;
+        }
+        return ($"[{module}] {method}", module);
+    }
+    return ("(base class libraries only)", "(base class libraries only)");
+}
+
+static bool IsBaseLibrary(string module) =>
+    module.StartsWith("System", StringComparison.Ordinal) || module is "mscorlib" or "netstandard";
+
+static void Add(Dictionary<string, double> totals, string key, double bytes) => totals[key] = totals.GetValueOrDefault(key) + bytes;
+
+static void Print(string title, Dictionary<string, double> totals, double total, int top)
+{
+    Console.WriteLine();
+    Console.WriteLine(title);
+    foreach (var (key, bytes) in totals.OrderByDescending(p => p.Value).Take(top))
+    {
+        Console.WriteLine($"{bytes / total * 100,6:F1} %  {(key.Length > 190 ? key[..190] : key)}");
+    }
+}
