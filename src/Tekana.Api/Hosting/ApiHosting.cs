@@ -67,6 +67,10 @@ public static class ApiHosting
             .Configure<IOptions<AuthOptions>>((jwt, auth) =>
             {
                 jwt.MapInboundClaims = false;
+                // Nothing reads the token back from the ticket; storing it there cost an allocation per request.
+                jwt.SaveToken = false;
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(new ValidatedTokens());
                 jwt.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = auth.Value.Issuer,
