@@ -79,4 +79,13 @@ for scenario, clients in keys:
           f"{', '.join(f'{x:.2f}' for x in per_pair):<18} {mean([r['ratio'] for r in side['a']]):>7.3f} "
           f"{mean([r['ratio'] for r in side['b']]):>7.3f} {mean([r['p99Ms'] for r in side['a']]):>6.1f} {mean([r['p99Ms'] for r in side['b']]):>6.1f} "
           f"{mean([cpu(r) for r in side['a']]):>6.3f} {mean([cpu(r) for r in side['b']]):>6.3f} {paused(side['a']):>5.1f} {paused(side['b']):>5.1f}")
+
+print("\nthe API per request, means: CPU ms (warm-up included, as above) and KB allocated")
+print(f"{'scenario':<9} {'clients':>7}  {'cpu A':>6} {'cpu B':>6} {'KB A':>6} {'KB B':>6}")
+for scenario, clients in keys:
+    side = {s: [r for r in runs if r["side"] == s and r["scenario"] == scenario and r["clients"] == clients] for s in "ab"}
+    cpu = lambda r: 1000 * r["cpuSeconds"]["api"] / (r["requestsPerSecond"] * (r["seconds"] + 5))
+    kb = lambda rs: mean([r["gc"]["api"]["allocatedKBPerRequest"] for r in rs if (r.get("gc") or {}).get("api")])
+    print(f"{scenario:<9} {clients:>7}  {mean([cpu(r) for r in side['a']]):>6.3f} {mean([cpu(r) for r in side['b']]):>6.3f} "
+          f"{kb(side['a']):>6.1f} {kb(side['b']):>6.1f}")
 EOF
