@@ -72,24 +72,26 @@ public sealed class PostgresHistoryStore(NpgsqlDataSource dataSource) : IHistory
 
     public async Task<IReadOnlyList<LedgerEntry>> EntriesAsync(string walletId, HistoryQuery query, CancellationToken cancellationToken = default)
     {
+        // Positional parameters: Npgsql sends the text as it is, where named ones have it parse and rewrite the
+        // statement on every read (the API reads history for every page a client opens).
         await using var command = dataSource.CreateCommand(
             """
             SELECT wallet_id, sequence, transaction_id, type, amount, currency, balance_after, counterparty, description, occurred_at
               FROM ledger_entries
-             WHERE wallet_id = @wallet
-               AND (@before::bigint IS NULL OR sequence < @before)
-               AND (@from::timestamptz IS NULL OR occurred_at >= @from)
-               AND (@to::timestamptz IS NULL OR occurred_at < @to)
-               AND (@type::text IS NULL OR type = @type)
+             WHERE wallet_id = $1
+               AND ($2::bigint IS NULL OR sequence < $2)
+               AND ($3::timestamptz IS NULL OR occurred_at >= $3)
+               AND ($4::timestamptz IS NULL OR occurred_at < $4)
+               AND ($5::text IS NULL OR type = $5)
              ORDER BY sequence DESC
-             LIMIT @limit
+             LIMIT $6
             """);
-        command.Parameters.AddWithValue("wallet", walletId);
-        command.Parameters.Add(new NpgsqlParameter("before", NpgsqlDbType.Bigint) { Value = (object?)query.Before ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("from", NpgsqlDbType.TimestampTz) { Value = (object?)query.From ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("to", NpgsqlDbType.TimestampTz) { Value = (object?)query.To ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("type", NpgsqlDbType.Text) { Value = (object?)query.Type ?? DBNull.Value });
-        command.Parameters.AddWithValue("limit", query.Limit);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = walletId });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)query.Before ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)query.From ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)query.To ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)query.Type ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
         var rows = new List<LedgerEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

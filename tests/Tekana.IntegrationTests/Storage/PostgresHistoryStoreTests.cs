@@ -27,6 +27,28 @@ public sealed class PostgresHistoryStoreTests
         Assert.Equal(1L, await TestDatabase.ScalarAsync<long>(connectionString, "SELECT count(*) FROM ledger_entries"));
         Assert.Equal(1L, await TestDatabase.ScalarAsync<long>(connectionString, "SELECT count(*) FROM customers"));
     }
+
+    [Fact]
+    public async Task A_wallets_entries_read_newest_first_and_filter_by_position_time_and_type()
+    {
+        var connectionString = await TestDatabase.CreateAsync("history-read");
+        await using var database = PostgresConnections.CreateDataSource(connectionString);
+        var store = new PostgresHistoryStore(database);
+        var start = new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+        await store.AppendAsync([.. Enumerable.Range(1, 6).Select(i => HistoryEvents.Leg("w-1", i, start.AddMinutes(i),
+            i % 2 == 0 ? MovementType.Transfer : MovementType.Deposit)), HistoryEvents.Leg("w-2", 1)]);
+
+        async Task<long[]> Read(long? before = null, int limit = 10, DateTimeOffset? from = null, DateTimeOffset? to = null, string? type = null) =>
+            [.. (await store.EntriesAsync("w-1", new HistoryQuery(before, limit, from, to, type))).Select(e => e.Sequence)];
+
+        Assert.Equal(new long[] { 6, 5, 4, 3, 2, 1 }, await Read());
+        Assert.Equal(new long[] { 6, 5 }, await Read(limit: 2));
+        Assert.Equal(new long[] { 3, 2 }, await Read(before: 4, limit: 2));
+        Assert.Equal(new long[] { 4, 3 }, await Read(from: start.AddMinutes(3), to: start.AddMinutes(5)));
+        Assert.Equal(new long[] { 6, 4, 2 }, await Read(type: "transfer"));
+        Assert.Equal(new long[] { 2 }, await Read(before: 4, type: "transfer"));
+        Assert.Empty(await Read(from: start.AddMinutes(7)));
+    }
 }
 
 /// <summary>Events as the read model receives them.</summary>
@@ -34,17 +56,17 @@ internal static class HistoryEvents
 {
     private static readonly DateTimeOffset At = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
-    public static LedgerEvent Leg(string wallet, long sequence) => new()
+    public static LedgerEvent Leg(string wallet, long sequence, DateTimeOffset? at = null, MovementType type = MovementType.Deposit) => new()
     {
         Id = $"{wallet}-{sequence}",
         Type = EventTypes.DepositCompleted,
         Subject = wallet,
         Number = sequence,
-        Time = At,
+        Time = at ?? At,
         Movement = new MovementLeg
         {
             TransactionId = $"tx-{wallet}-{sequence}",
-            Type = MovementType.Deposit,
+            Type = type,
             Amount = 500,
             Currency = "RWF",
             WalletId = wallet,
@@ -52,7 +74,7 @@ internal static class HistoryEvents
             Sequence = sequence,
             BalanceAfter = 500,
             IdempotencyKey = "key",
-            CreatedAt = At,
+            CreatedAt = at ?? At,
         },
     };
 
