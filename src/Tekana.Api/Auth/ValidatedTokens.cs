@@ -9,7 +9,8 @@ namespace Tekana.Api.Auth;
 /// Validates each bearer token once per API instance, then remembers it until it expires. A client sends the same
 /// token with every request for the token's lifetime; reading it, checking its signature and building its claims again
 /// on every request made token validation the largest allocator in the API (about a third of its allocations, with
-/// the ticket around it) and 7 % of its CPU in the mixed benchmark.
+/// the ticket around it) and 7 % of its CPU in the mixed benchmark. Remembered, the API allocates a quarter less per
+/// request (18.0 to 13.8 KB in mixed, 19.7 to 14.7 KB in uniform, three benchmark pairs each).
 /// </summary>
 /// <remarks>
 /// Only a token that validated is remembered, under its exact text, so a hit is the same token with the same verdict.
