@@ -22,8 +22,11 @@ namespace Tekana.Api.Auth;
 /// </remarks>
 internal sealed class ValidatedTokens : TokenHandler
 {
-    /// <summary>Tokens remembered at most (about 1 KB each); reaching it starts over from an empty set.</summary>
-    public const int Capacity = 100_000;
+    /// <summary>
+    /// Tokens remembered at most: about 4 KB each with the parsed token and its claims (3.9 KB measured for a 280-character
+    /// token), 40 MB in all. Reaching it starts over from an empty set.
+    /// </summary>
+    public const int Capacity = 10_000;
 
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly ConcurrentDictionary<string, Validated> _tokens = new(StringComparer.Ordinal);
