@@ -36,11 +36,11 @@ public sealed class ClusterFaultTests(LocalCluster cluster, ITestOutputHelper ou
         output.WriteLine("SIGKILL: " + traffic.Describe());
 
         // The two remaining silos serve on their own before the restart. The stall after the kill is bounded by
-        // the 2 s lock timeout, after which the locks that dead transactions held are broken, and by the
-        // API's 11 s attempt timeout for the calls that were in flight through the dead silo's gateway (the Orleans
-        // client does not fail them when the connection drops). With 60 wallets nearly every one is locked by some
-        // dead transaction, so the whole load waits. It resumed by 17 s in every observed run; 19 s to 22 s alone was
-        // too narrow (one run in ten served nothing in it, then resumed).
+        // the 1 s lock timeout (LedgerTransactionAgent.LockTimeout), after which the locks that dead transactions held
+        // are broken, and by the API's 11 s attempt timeout for the calls that were in flight through the dead silo's
+        // gateway (the Orleans client does not fail them when the connection drops). With 60 wallets nearly every one
+        // is locked by some dead transaction, so the whole load waits. It resumed by 17 s in every observed run; 19 s
+        // to 22 s alone was too narrow (one run in ten served nothing in it, then resumed).
         AssertServed(traffic, TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(22));
         // The restarted silo stalls the cluster once more: see RejoinStall.
         AssertServed(traffic, TimeSpan.FromSeconds(22) + RejoinStall, TimeSpan.FromSeconds(44));

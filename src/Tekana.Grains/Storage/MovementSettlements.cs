@@ -13,7 +13,8 @@ internal sealed class MovementSettlements(TimeProvider clock)
 {
     /// <summary>
     /// How long the records of a transaction that never committed here are kept. Its commit would have come within its
-    /// prepare timeout (3 s) of its last call; a reload of the state (after any storage failure) drops them all.
+    /// prepare timeout (0.75 s, TekanaSiloBuilderExtensions) of its last call; a reload of the state (after any storage
+    /// failure) drops them all.
     /// </summary>
     private static readonly TimeSpan Abandoned = TimeSpan.FromMinutes(2);
 
