@@ -60,6 +60,8 @@ done
 python3 - "$work/results" "$rev_a" "$rev_b${env_b:+ with $env_b}" <<'EOF'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
+mean = lambda xs: statistics.mean(xs) if xs else float("nan")
+api_rows = []
 print(f"\nA = {sys.argv[2]}, B = {sys.argv[3]}")
 print("moves/s per pair (requests/s for mixed); means of the runs' anchor ratios, p99 ms, silo CPU ms per movement and")
 print("share of the run the silo was paused for garbage collection (%)")
@@ -72,20 +74,18 @@ for scenario, clients in keys:
     cpu = lambda r: 1000 * r["cpuSeconds"]["silo"] / (rate(r) * (r["seconds"] + 5))
     per_pair = [rate(b) / rate(a) for a, b in zip(side["a"], side["b"])]
     fmt = lambda rs: ", ".join(f"{rate(r):,.0f}" for r in rs)
-    mean = lambda xs: statistics.mean(xs) if xs else float("nan")
     # Results from before the benchmark reported garbage collection have none.
     paused = lambda rs: mean([r["gc"]["silo"]["pausePercent"] for r in rs if (r.get("gc") or {}).get("silo")])
     print(f"{scenario:<9} {clients:>7}  {fmt(side['a']):<26} {fmt(side['b']):<26} {mean(per_pair):>8.3f} "
           f"{', '.join(f'{x:.2f}' for x in per_pair):<18} {mean([r['ratio'] for r in side['a']]):>7.3f} "
           f"{mean([r['ratio'] for r in side['b']]):>7.3f} {mean([r['p99Ms'] for r in side['a']]):>6.1f} {mean([r['p99Ms'] for r in side['b']]):>6.1f} "
           f"{mean([cpu(r) for r in side['a']]):>6.3f} {mean([cpu(r) for r in side['b']]):>6.3f} {paused(side['a']):>5.1f} {paused(side['b']):>5.1f}")
+    api_cpu = lambda rs: mean([1000 * r["cpuSeconds"]["api"] / (r["requestsPerSecond"] * (r["seconds"] + 5)) for r in rs])
+    api_kb = lambda rs: mean([r["gc"]["api"]["allocatedKBPerRequest"] for r in rs if (r.get("gc") or {}).get("api")])
+    api_rows.append(f"{scenario:<9} {clients:>7}  {api_cpu(side['a']):>6.3f} {api_cpu(side['b']):>6.3f} "
+                    f"{api_kb(side['a']):>6.1f} {api_kb(side['b']):>6.1f}")
 
 print("\nthe API per request, means: CPU ms (warm-up included, as above) and KB allocated")
 print(f"{'scenario':<9} {'clients':>7}  {'cpu A':>6} {'cpu B':>6} {'KB A':>6} {'KB B':>6}")
-for scenario, clients in keys:
-    side = {s: [r for r in runs if r["side"] == s and r["scenario"] == scenario and r["clients"] == clients] for s in "ab"}
-    cpu = lambda r: 1000 * r["cpuSeconds"]["api"] / (r["requestsPerSecond"] * (r["seconds"] + 5))
-    kb = lambda rs: mean([r["gc"]["api"]["allocatedKBPerRequest"] for r in rs if (r.get("gc") or {}).get("api")])
-    print(f"{scenario:<9} {clients:>7}  {mean([cpu(r) for r in side['a']]):>6.3f} {mean([cpu(r) for r in side['b']]):>6.3f} "
-          f"{kb(side['a']):>6.1f} {kb(side['b']):>6.1f}")
+print("\n".join(api_rows))
 EOF
