@@ -34,7 +34,7 @@ public sealed class PostgresHistoryStoreTests
         var connectionString = await TestDatabase.CreateAsync("history-read");
         await using var database = PostgresConnections.CreateDataSource(connectionString);
         var store = new PostgresHistoryStore(database);
-        var start = new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+        var start = HistoryEvents.At;
         await store.AppendAsync([.. Enumerable.Range(1, 6).Select(i => HistoryEvents.Leg("w-1", i, start.AddMinutes(i),
             i % 2 == 0 ? MovementType.Transfer : MovementType.Deposit)), HistoryEvents.Leg("w-2", 1)]);
 
@@ -54,7 +54,7 @@ public sealed class PostgresHistoryStoreTests
 /// <summary>Events as the read model receives them.</summary>
 internal static class HistoryEvents
 {
-    private static readonly DateTimeOffset At = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset At = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
     public static LedgerEvent Leg(string wallet, long sequence, DateTimeOffset? at = null, MovementType type = MovementType.Deposit) => new()
     {
