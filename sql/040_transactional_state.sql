@@ -22,18 +22,36 @@ CREATE TABLE IF NOT EXISTS tekana_transactional_state (
 ALTER TABLE tekana_transactional_state SET (fillfactor = 70);
 DROP INDEX IF EXISTS tekana_transactional_state_modified;
 
+-- The transactions whose commit a wallet wrote, one row each, inserted in the same commit as the commit record. Orleans
+-- keeps a commit record until every participant has acknowledged the commit, then forgets it, and answers a later
+-- question about the transaction with "presumed aborted"; a participant that still holds the transaction prepared
+-- (it missed the confirmation: another activation of it acknowledged one it did not know) would then drop a committed
+-- leg. The storage refuses that abort, and a reload commits such a leg, when the transaction is here
+-- (LedgerStateStorage). Rows are kept for good, as the movement records are: a prepared leg can wait in a wallet's row
+-- for as long as the wallet stays idle.
+CREATE TABLE IF NOT EXISTS tekana_transaction_commits (
+    service_id     text        NOT NULL,
+    transaction_id uuid        NOT NULL,
+    committed_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (service_id, transaction_id)
+);
+
 -- Group commit: the writes of many grains and the movement records they carry, in one call and one commit. Each write
 -- is answered by its place in the arrays: its new version, -1 when a record it carries is already stored (the write
 -- is left out), or nothing when it was stale. A record is inserted only with the write that carries it, and without
--- ON CONFLICT: one that another transaction stores first fails the whole call, and nothing of it is stored.
+-- ON CONFLICT: one that another transaction stores first fails the whole call, and nothing of it is stored. The
+-- transactions a write commits are kept only with it too (tekana_transaction_commits).
 --
 -- Every statement here finds its rows by their whole primary key. The function plans each one once per session and
 -- keeps the plan, with sequential scans ruled out, so the plan goes through the key whatever the table's size was when
 -- it was made; one set-based statement planned on every call spent 30 % of its time in the planner.
+-- Earlier versions had this function without its last two arguments. Where these scripts update such a database, that
+-- form stays, for the silos of the earlier version that run on until they are replaced.
 CREATE OR REPLACE FUNCTION tekana_group_commit(
     p_service text, p_types text[], p_keys text[], p_names text[], p_versions bigint[], p_payloads bytea[],
     p_record_type text, p_record_state text, p_record_types text[],
-    p_record_owners bigint[], p_record_ids text[], p_record_payloads bytea[])
+    p_record_owners bigint[], p_record_ids text[], p_record_payloads bytea[],
+    p_commit_owners bigint[], p_commit_ids uuid[])
 RETURNS TABLE (write_number bigint, written_version bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -91,5 +109,10 @@ BEGIN
     SELECT p_service, p_record_type, r.id, p_record_state, 1, r.payload
       FROM unnest(p_record_owners, p_record_ids, p_record_payloads) AS r(owner, id, payload)
      WHERE r.owner = ANY(v_written);
+    INSERT INTO tekana_transaction_commits (service_id, transaction_id)
+    SELECT p_service, c.id
+      FROM unnest(p_commit_owners, p_commit_ids) AS c(owner, id)
+     WHERE c.owner = ANY(v_written)
+    ON CONFLICT DO NOTHING;
 END
 $$;

@@ -14,6 +14,12 @@ internal sealed record StateWrite(string GrainType, string GrainKey, string Stat
     /// <summary>Movement records written with this state, in the same commit, or not at all (<see cref="MovementSettlements"/>).</summary>
     public IReadOnlyList<SettledRecord> Settled { get; init; } = [];
 
+    /// <summary>
+    /// The transactions whose commit records this write adds: each is kept as committed, in the same commit, for good
+    /// (<see cref="IStateRows.CommittedAsync"/>).
+    /// </summary>
+    public IReadOnlyList<Guid> Commits { get; init; } = [];
+
     public override void Fail(Exception failure) => Done.TrySetException(failure);
 
     /// <summary>The failure of a write whose row is no longer at <see cref="ExpectedVersion"/>.</summary>
@@ -48,7 +54,7 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
     // the whole call, and nothing of it is stored.
     private const string Sql = """
         SELECT write_number, written_version FROM tekana_group_commit(@service, @types, @keys, @names, @versions, @payloads,
-            @record_type, @record_state, @record_types, @record_owners, @record_ids, @record_payloads)
+            @record_type, @record_state, @record_types, @record_owners, @record_ids, @record_payloads, @commit_owners, @commit_ids)
         """;
 
     internal Task<long> WriteAsync(StateWrite write)
@@ -97,6 +103,9 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
         command.Parameters.Add(new NpgsqlParameter<long[]>("record_owners", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. records.Select(r => r.Owner)] });
         command.Parameters.Add(new NpgsqlParameter<string[]>("record_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. records.Select(r => r.Record.Id)] });
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("record_payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = [.. records.Select(r => r.Record.Payload)] });
+        var commits = batch.SelectMany((w, i) => w.Commits.Select(t => (Owner: (long)i + 1, Transaction: t))).ToList();
+        command.Parameters.Add(new NpgsqlParameter<long[]>("commit_owners", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. commits.Select(c => c.Owner)] });
+        command.Parameters.Add(new NpgsqlParameter<Guid[]>("commit_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = [.. commits.Select(c => c.Transaction)] });
         // The statement answers each write by its place in the batch: its new version, or -1 when it carries a record
         // already stored; a write it does not answer (0) was stale.
         var answers = new long[batch.Count];

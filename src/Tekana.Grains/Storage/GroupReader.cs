@@ -65,10 +65,44 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
     internal const string Sql =
         "SELECT grain_type, version, payload FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = $2 AND grain_key = $3 AND state_name = $4";
 
+    private const string CommittedSql =
+        "SELECT transaction_id FROM tekana_transaction_commits WHERE service_id = $1 AND transaction_id = $2";
+
     internal Task<StoredState?> ReadAsync(StateRead read)
     {
         Enqueue(read);
         return read.Done.Task;
+    }
+
+    /// <summary>
+    /// Which of these transactions are kept as committed (<see cref="IStateRows.CommittedAsync"/>). Asked only when a
+    /// wallet would drop or finds a prepared leg, which is rare: its own round trip, one primary-key lookup per id.
+    /// </summary>
+    internal async Task<IReadOnlySet<Guid>> CommittedAsync(IReadOnlyCollection<Guid> transactions)
+    {
+        var committed = new HashSet<Guid>();
+        if (transactions.Count == 0)
+        {
+            return committed;
+        }
+        await using var statements = database.CreateBatch();
+        foreach (var transaction in transactions)
+        {
+            var statement = new NpgsqlBatchCommand(CommittedSql);
+            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
+            statement.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = transaction });
+            statements.BatchCommands.Add(statement);
+        }
+        await using var reader = await statements.ExecuteReaderAsync();
+        do
+        {
+            while (await reader.ReadAsync())
+            {
+                committed.Add(reader.GetGuid(0));
+            }
+        }
+        while (await reader.NextResultAsync());
+        return committed;
     }
 
     protected override async Task RunAsync(List<StateRead> batch)

@@ -11,6 +11,23 @@ namespace Tekana.Grains.Storage;
 /// prepares, metadata) as one row in Orleans' binary format, in the silo's <see cref="IStateRows"/> (PostgreSQL, or
 /// memory on the embedded default). The ETag is the row's version.
 /// </summary>
+/// <remarks>
+/// <para>
+/// A committed transaction is kept as committed for good (<see cref="StateWrite.Commits"/>), and a prepared leg of it is
+/// never dropped: a write that would abort it is refused, and a reload commits it. Orleans' own recovery can lose it.
+/// The manager of a transaction forgets it once each participant has acknowledged the commit, and from then on answers
+/// a participant that asks about it "presumed aborted". A participant acknowledges a commit it does not know, however,
+/// as one it has already applied; so when a wallet has two activations for a moment (a silo stopping hands its grains
+/// over), the activation that loaded the row before the leg was prepared acknowledges it for the one that holds it.
+/// That one, which never saw the commit, asks, and would drop a credit whose movement was reported completed. An
+/// activation of the manager that loaded its row before the commit gives the same answer.
+/// </para>
+/// <para>
+/// Only a write that drops prepared legs, and a reload that finds some, ask which of their transactions committed;
+/// neither happens while movements go through. The cost on the way through is one row per committed transaction, in
+/// the same statement as its commit record.
+/// </para>
+/// </remarks>
 internal sealed class LedgerStateStorage<TState>(
     IStateRows rows,
     Serializer serializer,
@@ -28,7 +45,13 @@ internal sealed class LedgerStateStorage<TState>(
     private long _version;
 
     /// <summary>
-    /// Set when a write fails, cleared by a successful <see cref="Load"/>. After a failed write Orleans reloads the
+    /// The transactions whose commit records the row holds. A copy: Orleans hands every write the same metadata, which it
+    /// changes in place, so the record's own metadata cannot tell which commit records a write adds.
+    /// </summary>
+    private readonly HashSet<Guid> _commitRecords = [];
+
+    /// <summary>
+    /// Set when a write or a load fails, cleared by a successful <see cref="Load"/>. After a failed write Orleans reloads the
     /// state; when that reload fails too (the database still away), its next batch can still reach <see cref="Store"/>
     /// with metadata that carries the failed write's commit records (a confirmation's collect does not wait for the
     /// reload). Storing it would persist a commit without its state and movement records, or apply a movement the
@@ -39,6 +62,8 @@ internal sealed class LedgerStateStorage<TState>(
 
     public async Task<TransactionalStorageLoadResponse<TState>> Load()
     {
+        // Until this load succeeds, nothing is known to be current.
+        _reloadNeeded = true;
         settlements()?.Clear();
         observer()?.Settled(null);
         if (await rows.ReadAsync(new StateRead(_type, _key, stateName)) is { } stored)
@@ -51,8 +76,14 @@ internal sealed class LedgerStateStorage<TState>(
             _version = 0;
             _record = new();
         }
+        var recovered = await CommitPreparedLegsOfCommittedTransactions();
+        KeepCommitRecords(_record.Metadata);
         _reloadNeeded = false;
         TellSettled();
+        if (recovered)
+        {
+            observer()?.Committed(_record.CommittedState);
+        }
         return new TransactionalStorageLoadResponse<TState>(ETag, _record.CommittedState, _record.CommittedSequenceId, _record.Metadata, _record.PendingStates);
     }
 
@@ -69,13 +100,19 @@ internal sealed class LedgerStateStorage<TState>(
         TransactionalStateRecord<TState> record;
         try
         {
+            if (abortAfter is { } aborted)
+            {
+                await RefuseToAbortCommitted(aborted);
+            }
             record = Next(metadata, statesToPrepare, commitUpTo, abortAfter);
             var movements = settlements();
             var settled = movements?.Due(metadata.CommitRecords, (statesToPrepare ?? []).Select(p => p.TransactionId)) ?? [];
             _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record))
             {
                 Settled = [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))],
+                Commits = AddedCommitRecords(metadata),
             });
+            KeepCommitRecords(metadata);
             movements?.Written(settled.Select(s => s.Transaction).Distinct());
         }
         catch
@@ -92,6 +129,73 @@ internal sealed class LedgerStateStorage<TState>(
         }
         TellSettled();
         return ETag!;
+    }
+
+    /// <summary>
+    /// Refuses a write that would drop a prepared leg of a committed transaction (see remarks). The refusal is a conflict:
+    /// Orleans reloads the state, and the reload commits the leg.
+    /// </summary>
+    private async Task RefuseToAbortCommitted(long abortAfter)
+    {
+        var dropped = TransactionsOf(_record.PendingStates.Where(p => p.SequenceId > abortAfter));
+        if (dropped.Count > 0 && await rows.CommittedAsync(dropped) is { Count: > 0 } committed)
+        {
+            throw new InconsistentStateException(
+                $"{_type}/{_key} was asked to abort transaction {string.Join(", ", committed)}, which committed; its leg is kept and the state reloads.",
+                ETag, ETag);
+        }
+    }
+
+    /// <summary>
+    /// Commits the prepared legs that a reload finds of transactions that committed (see remarks), up to the last of
+    /// them: Orleans commits a participant's prepares in order, so every earlier one committed too. True when it did.
+    /// </summary>
+    private async Task<bool> CommitPreparedLegsOfCommittedTransactions()
+    {
+        var pending = _record.PendingStates;
+        if (pending.Count == 0)
+        {
+            return false;
+        }
+        var committed = await rows.CommittedAsync(TransactionsOf(pending));
+        var last = pending.FindLastIndex(p => Guid.TryParse(p.TransactionId, out var transaction) && committed.Contains(transaction));
+        if (last < 0)
+        {
+            return false;
+        }
+        var record = new TransactionalStateRecord<TState>
+        {
+            CommittedState = pending[last].State,
+            CommittedSequenceId = pending[last].SequenceId,
+            Metadata = _record.Metadata,
+            PendingStates = pending[(last + 1)..],
+        };
+        _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record)));
+        _record = record;
+        return true;
+    }
+
+    private static List<Guid> TransactionsOf(IEnumerable<PendingTransactionState<TState>> prepared) =>
+        [.. prepared.Select(p => Guid.TryParse(p.TransactionId, out var transaction) ? transaction : Guid.Empty).Where(t => t != Guid.Empty)];
+
+    /// <summary>The transactions whose commit records this write adds to the row.</summary>
+    private IReadOnlyList<Guid> AddedCommitRecords(TransactionalStateMetaData metadata)
+    {
+        List<Guid>? added = null;
+        foreach (var transaction in metadata.CommitRecords.Keys)
+        {
+            if (!_commitRecords.Contains(transaction))
+            {
+                (added ??= []).Add(transaction);
+            }
+        }
+        return added ?? [];
+    }
+
+    private void KeepCommitRecords(TransactionalStateMetaData metadata)
+    {
+        _commitRecords.Clear();
+        _commitRecords.UnionWith(metadata.CommitRecords.Keys);
     }
 
     private void TellSettled() => observer()?.Settled(_record.PendingStates.Count == 0 ? _record.CommittedState : null);

@@ -13,6 +13,12 @@ internal interface IStateRows
 
     /// <summary>The row's new version; <see cref="InconsistentStateException"/> when the row moved on, or a record exists.</summary>
     Task<long> WriteAsync(StateWrite write);
+
+    /// <summary>
+    /// Which of <paramref name="transactions"/> committed: those a successful write named in its
+    /// <see cref="StateWrite.Commits"/>. Orleans forgets a commit once every participant has acknowledged it; this does not.
+    /// </summary>
+    Task<IReadOnlySet<Guid>> CommittedAsync(IReadOnlyCollection<Guid> transactions);
 }
 
 /// <summary>The rows in PostgreSQL, through the silo's group reads and group commits.</summary>
@@ -21,6 +27,8 @@ internal sealed class PostgresStateRows(GroupReader reader, GroupCommitWriter wr
     public Task<StoredState?> ReadAsync(StateRead read) => reader.ReadAsync(read);
 
     public Task<long> WriteAsync(StateWrite write) => writer.WriteAsync(write);
+
+    public Task<IReadOnlySet<Guid>> CommittedAsync(IReadOnlyCollection<Guid> transactions) => reader.CommittedAsync(transactions);
 }
 
 /// <summary>The rows in this process, for the embedded default: the same rules, gone when the process ends.</summary>
@@ -28,6 +36,7 @@ internal sealed class MemoryStateRows : IStateRows
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<(string, string, string), StoredState> _rows = [];
+    private readonly HashSet<Guid> _commits = [];
 
     public Task<StoredState?> ReadAsync(StateRead read)
     {
@@ -61,7 +70,16 @@ internal sealed class MemoryStateRows : IStateRows
                 _rows[row] = new StoredState(1, payload);
             }
             _rows[write.Row] = new StoredState(stored + 1, write.Payload);
+            _commits.UnionWith(write.Commits);
             return Task.FromResult(stored + 1);
+        }
+    }
+
+    public Task<IReadOnlySet<Guid>> CommittedAsync(IReadOnlyCollection<Guid> transactions)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlySet<Guid>>(transactions.Where(_commits.Contains).ToHashSet());
         }
     }
 }

@@ -215,11 +215,11 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
             column => Assert.Contains(column, condition)));
     }
 
-    /// <summary>Runs the group commit function in this session: a write of one wallet's row carrying one new record.</summary>
+    /// <summary>Runs the group commit function in this session: a write of one wallet's row carrying one new record and one commit.</summary>
     private static async Task GroupCommit(NpgsqlConnection session, string wallet, string record)
     {
         await using var call = new NpgsqlCommand(
-            "SELECT * FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY[$1], ARRAY['wallet'], ARRAY[$2::bigint], ARRAY['\\x01'::bytea], $3, $4, $5, ARRAY[1::bigint], ARRAY[$6], ARRAY['\\x02'::bytea])",
+            "SELECT * FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY[$1], ARRAY['wallet'], ARRAY[$2::bigint], ARRAY['\\x01'::bytea], $3, $4, $5, ARRAY[1::bigint], ARRAY[$6], ARRAY['\\x02'::bytea], ARRAY[1::bigint], ARRAY[gen_random_uuid()])",
             session);
         call.Parameters.Add(new NpgsqlParameter<string> { TypedValue = wallet });
         call.Parameters.Add(new NpgsqlParameter<long> { TypedValue = wallet == "first" ? 0 : 1 });

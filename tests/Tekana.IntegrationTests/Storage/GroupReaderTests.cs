@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Orleans.Storage;
 using Tekana.Grains.Storage;
 
 namespace Tekana.IntegrationTests.Storage;
@@ -67,6 +68,32 @@ public sealed class GroupReaderTests : IAsyncLifetime
     [Fact]
     public Task A_read_naming_former_grain_types_gets_its_own_row_first_then_the_first_former_one() =>
         FormerGrainTypeReads.CheckAsync(new PostgresStateRows(_reader, _writer));
+
+    [Fact]
+    public async Task A_transaction_is_kept_as_committed_exactly_when_the_write_adding_its_commit_record_succeeds()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(i => _writer.WriteAsync(new StateWrite("wallet", $"c{i}", "wallet", 0, [0]))));
+        await _writer.WriteAsync(new StateWrite("wallet", "c2", "wallet", 1, [1]) { Settled = [new SettledRecord("r2", [2])] });
+        var (kept, stale, recorded, elsewhere, never) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+
+        // Queued together: c0 commits; c1 names a version it never had; c2 settles a movement already recorded.
+        var writes = new[]
+        {
+            _writer.WriteAsync(new StateWrite("wallet", "c0", "wallet", 1, [10]) { Commits = [kept] }),
+            _writer.WriteAsync(new StateWrite("wallet", "c1", "wallet", 7, [11]) { Commits = [stale] }),
+            _writer.WriteAsync(new StateWrite("wallet", "c2", "wallet", 2, [12]) { Settled = [new SettledRecord("r2", [3])], Commits = [recorded] }),
+        };
+        Assert.Equal(2, await writes[0]);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => writes[1]);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => writes[2]);
+        await using (var other = new GroupCommitWriter(_database, "other-service", NullLogger<GroupCommitWriter>.Instance))
+        {
+            await other.WriteAsync(new StateWrite("wallet", "c0", "wallet", 0, [0]) { Commits = [elsewhere] });
+        }
+
+        Assert.Equal([kept], await _reader.CommittedAsync([kept, stale, recorded, elsewhere, never]));
+        Assert.Empty(await _reader.CommittedAsync([]));
+    }
 
     [Fact]
     public async Task A_statement_that_fails_fails_each_of_its_reads_and_the_next_reads_succeed()

@@ -128,6 +128,100 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         Assert.Equal([null, null, null], observer.Settled[^3..]);
     }
 
+    [Fact]
+    public async Task A_prepared_leg_of_a_committed_transaction_is_never_aborted_and_a_reload_commits_it()
+    {
+        // Wallet w1 holds t prepared: a credit of 241, managed by wallet m.
+        var observer = new CommittedBalances();
+        var storage = Storage(observer);
+        await storage.Load();
+        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
+        var t = Guid.NewGuid();
+        etag = await storage.Store(etag, Metadata(), [Prepared(2, 341, t)], null, null);
+
+        // m commits t, its confirmation reaches some other activation of w1, which acknowledges it, and m forgets t.
+        var manager = Storage(grain: GrainId.Create("wallet", "m"));
+        await manager.Load();
+        var managerETag = await manager.Store(null, Metadata(t), [Prepared(1, 900, t)], 1, null);
+        await manager.Store(managerETag, Metadata(), null, null, null);
+
+        // m, asked about t, presumes it aborted: w1 does not drop its leg, and reloads.
+        var refused = await Assert.ThrowsAsync<InconsistentStateException>(() => storage.Store(etag, Metadata(), null, null, 1));
+        Assert.Contains(t.ToString(), refused.Message);
+        var stored = await Stored();
+        Assert.Equal((2L, 1L), (stored.Version, stored.Record.CommittedSequenceId));
+        Assert.Equal(t.ToString(), Assert.Single(stored.Record.PendingStates).TransactionId);
+
+        // The reload commits the leg, stores it so, and tells the grain (its outbox goes out).
+        var loaded = await storage.Load();
+        Assert.Equal(("3", 2L, 341L), (loaded.ETag, loaded.CommittedSequenceId, loaded.CommittedState.Balance));
+        Assert.Empty(loaded.PendingStates);
+        stored = await Stored();
+        Assert.Equal((3L, 2L, 341L), (stored.Version, stored.Record.CommittedSequenceId, stored.Record.CommittedState.Balance));
+        Assert.Empty(stored.Record.PendingStates);
+        Assert.Equal([100L, 341L], observer.Balances);
+        Assert.Equal(341L, observer.Settled[^1]);
+    }
+
+    [Fact]
+    public async Task A_reload_commits_up_to_the_last_prepared_leg_that_committed_and_keeps_the_rest_prepared()
+    {
+        var (storage, etag) = await WithBalance(100);
+        var (first, second, third) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        etag = await storage.Store(etag, Metadata(), [Prepared(2, 90, first), Prepared(3, 80, second), Prepared(4, 70, third)], null, null);
+        var manager = Storage(grain: GrainId.Create("wallet", "m"));
+        await manager.Load();
+        await manager.Store(null, Metadata(second), [Prepared(1, 5, second)], 1, null);
+
+        // A new activation finds three legs prepared, the second one's transaction committed: so was the first's.
+        var loaded = await Storage().Load();
+        Assert.Equal((3L, 80L), (loaded.CommittedSequenceId, loaded.CommittedState.Balance));
+        Assert.Equal([third.ToString()], loaded.PendingStates.Select(p => p.TransactionId));
+    }
+
+    [Fact]
+    public async Task A_prepared_leg_of_a_transaction_that_did_not_commit_is_aborted_as_before()
+    {
+        var (storage, etag) = await WithBalance(100);
+        var u = Guid.NewGuid();
+        etag = await storage.Store(etag, Metadata(), [Prepared(2, 341, u)], null, null);
+
+        // Its manager's write of the commit record failed: nothing keeps u as committed.
+        var manager = Storage(grain: GrainId.Create("wallet", "m"));
+        await manager.Load();
+        _rows.Down = true;
+        await Assert.ThrowsAsync<IOException>(() => manager.Store(null, Metadata(u), [Prepared(1, 900, u)], 1, null));
+        _rows.Down = false;
+
+        Assert.Equal("3", await storage.Store(etag, Metadata(), null, null, 1));
+        var loaded = await Storage().Load();
+        Assert.Equal((1L, 100L), (loaded.CommittedSequenceId, loaded.CommittedState.Balance));
+        Assert.Empty(loaded.PendingStates);
+    }
+
+    [Fact]
+    public async Task Only_a_write_that_adds_a_commit_record_keeps_its_transaction_as_committed()
+    {
+        var manager = Storage();
+        await manager.Load();
+        var (t, u) = (Guid.NewGuid(), Guid.NewGuid());
+        var metadata = Metadata(t);
+        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
+        Assert.Equal([t], _rows.Commits.Select(c => c.Single()));
+
+        // Orleans hands every write the same metadata, changed in place: t's record stays in it until collected.
+        metadata.CommitRecords.Add(u, new CommitRecord { Timestamp = DateTime.UtcNow, WriteParticipants = [] });
+        etag = await manager.Store(etag, metadata, [Prepared(2, 20, u)], 2, null);
+        metadata.CommitRecords.Remove(t);
+        etag = await manager.Store(etag, metadata, null, null, null);
+        Assert.Equal([[t], [u], []], _rows.Commits);
+
+        // A reload finds u's record in the row: it is kept already.
+        await manager.Load();
+        await manager.Store(etag, metadata, null, null, null);
+        Assert.Empty(_rows.Commits[^1]);
+    }
+
     private sealed class CommittedBalances : ICommittedStateObserver<WalletState>
     {
         public List<long> Balances { get; } = [];
@@ -148,8 +242,8 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         return (storage, await storage.Store(null, Metadata(), [Prepared(1, balance)], 1, null));
     }
 
-    private LedgerStateStorage<WalletState> Storage(ICommittedStateObserver<WalletState>? observer = null) =>
-        new(_rows, _serializer, Wallet, "wallet", () => null, () => observer);
+    private LedgerStateStorage<WalletState> Storage(ICommittedStateObserver<WalletState>? observer = null, GrainId? grain = null) =>
+        new(_rows, _serializer, grain ?? Wallet, "wallet", () => null, () => observer);
 
     private async Task<(long Version, TransactionalStateRecord<WalletState> Record)> Stored()
     {
@@ -181,6 +275,9 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
 
         public bool LoseAnswers { get; set; }
 
+        /// <summary>The transactions each write that reached the rows named as committed, in order.</summary>
+        public List<Guid[]> Commits { get; } = [];
+
         public Task<StoredState?> ReadAsync(StateRead read) => Down ? Task.FromException<StoredState?>(Away()) : _rows.ReadAsync(read);
 
         public async Task<long> WriteAsync(StateWrite write)
@@ -189,9 +286,13 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
             {
                 throw Away();
             }
+            Commits.Add([.. write.Commits]);
             var version = await _rows.WriteAsync(write);
             return LoseAnswers ? throw Away() : version;
         }
+
+        public Task<IReadOnlySet<Guid>> CommittedAsync(IReadOnlyCollection<Guid> transactions) =>
+            Down ? Task.FromException<IReadOnlySet<Guid>>(Away()) : _rows.CommittedAsync(transactions);
 
         private static IOException Away() => new("The database is away.");
     }
