@@ -28,7 +28,13 @@ public static class TekanaMetrics
     private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("tekana.movement.batch_size", "{movement}",
         "Movements per batch to a busy payee (one transaction, one lock of the payee).");
 
+    private static readonly Counter<long> CommittedLegsKept = Meter.CreateCounter<long>("tekana.ledger.committed_legs_kept", "{leg}",
+        "Prepared legs of committed transactions that Orleans' recovery was about to drop, kept by the ledger storage, by " +
+        "where it caught them (abort: a write that would drop them; load: a reload that found them).");
+
     public static void BatchRan(int movements) => BatchSize.Record(movements);
+
+    public static void KeptCommittedLegs(string at, int legs) => CommittedLegsKept.Add(legs, new KeyValuePair<string, object?>("at", at));
 
     public static void MovementSettled(string type, string outcome, string? reason, TimeSpan elapsed)
     {

@@ -191,7 +191,8 @@ public static class TekanaSiloBuilderExtensions
     private static ISiloBuilder AddTekanaLedgerStorage(this ISiloBuilder builder)
     {
         builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new LedgerStateStorageFactory(
-            sp.GetRequiredService<IStateRows>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+            sp.GetRequiredService<IStateRows>(), sp.GetRequiredService<Orleans.Serialization.Serializer>(),
+            sp.GetRequiredService<ILogger<LedgerStateStorageFactory>>()));
         builder.Services.AddSingleton(sp => new MovementRecords(sp.GetRequiredService<IStateRows>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         return builder;
     }

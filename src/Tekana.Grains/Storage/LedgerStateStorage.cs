@@ -1,8 +1,10 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.Transactions;
 using Orleans.Transactions.Abstractions;
+using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Storage;
 
@@ -34,7 +36,8 @@ internal sealed class LedgerStateStorage<TState>(
     GrainId grain,
     string stateName,
     Func<MovementSettlements?> settlements,
-    Func<ICommittedStateObserver<TState>?> observer)
+    Func<ICommittedStateObserver<TState>?> observer,
+    ILogger log)
     : ITransactionalStateStorage<TState> where TState : class, new()
 {
     private readonly string _type = grain.Type.ToString()!;
@@ -140,6 +143,9 @@ internal sealed class LedgerStateStorage<TState>(
         var dropped = TransactionsOf(_record.PendingStates.Where(p => p.SequenceId > abortAfter));
         if (dropped.Count > 0 && await rows.CommittedAsync(dropped) is { Count: > 0 } committed)
         {
+            TekanaMetrics.KeptCommittedLegs("abort", committed.Count);
+            log.LogWarning("{Grain} was asked to abort the prepared legs of {Transactions}, which committed: refused, the state reloads and commits them",
+                $"{_type}/{_key}", string.Join(", ", committed));
             throw new InconsistentStateException(
                 $"{_type}/{_key} was asked to abort transaction {string.Join(", ", committed)}, which committed; its leg is kept and the state reloads.",
                 ETag, ETag);
@@ -172,6 +178,9 @@ internal sealed class LedgerStateStorage<TState>(
         };
         _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record)));
         _record = record;
+        TekanaMetrics.KeptCommittedLegs("load", last + 1);
+        log.LogWarning("{Grain} loaded {Legs} prepared legs of committed transactions ({Transactions}) and committed them",
+            $"{_type}/{_key}", last + 1, string.Join(", ", committed));
         return true;
     }
 
@@ -250,9 +259,9 @@ internal sealed class LedgerStateStorage<TState>(
 }
 
 /// <summary>Creates <see cref="LedgerStateStorage{TState}"/> for the ledger's transactional states.</summary>
-internal sealed class LedgerStateStorageFactory(IStateRows rows, Serializer serializer) : ITransactionalStateStorageFactory
+internal sealed class LedgerStateStorageFactory(IStateRows rows, Serializer serializer, ILogger<LedgerStateStorageFactory> log) : ITransactionalStateStorageFactory
 {
     public ITransactionalStateStorage<TState> Create<TState>(string stateName, IGrainContext context) where TState : class, new() =>
         new LedgerStateStorage<TState>(
-            rows, serializer, context.GrainId, stateName, context.GetComponent<MovementSettlements>, context.GetComponent<ICommittedStateObserver<TState>>);
+            rows, serializer, context.GrainId, stateName, context.GetComponent<MovementSettlements>, context.GetComponent<ICommittedStateObserver<TState>>, log);
 }

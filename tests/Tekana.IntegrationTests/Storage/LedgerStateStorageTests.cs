@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.Transactions;
@@ -18,6 +19,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     private static readonly GrainId Wallet = GrainId.Create("wallet", "w1");
 
     private readonly FlakyRows _rows = new();
+    private readonly Warnings _log = new();
     // The silo's own serializer: a transactional record holds grain references, which only a runtime can encode.
     private readonly Serializer _serializer = fixture.Cluster.GetActiveSilos().First().ServiceProvider.GetRequiredService<Serializer>();
 
@@ -161,6 +163,11 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         Assert.Empty(stored.Record.PendingStates);
         Assert.Equal([100L, 341L], observer.Balances);
         Assert.Equal(341L, observer.Settled[^1]);
+
+        // Each catch is a warning naming the wallet and the transaction.
+        Assert.Equal(2, _log.Messages.Count);
+        Assert.All(_log.Messages, message => Assert.Contains("wallet/w1", message));
+        Assert.All(_log.Messages, message => Assert.Contains(t.ToString(), message));
     }
 
     [Fact]
@@ -194,6 +201,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         _rows.Down = false;
 
         Assert.Equal("3", await storage.Store(etag, Metadata(), null, null, 1));
+        Assert.Empty(_log.Messages);
         var loaded = await Storage().Load();
         Assert.Equal((1L, 100L), (loaded.CommittedSequenceId, loaded.CommittedState.Balance));
         Assert.Empty(loaded.PendingStates);
@@ -243,7 +251,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     }
 
     private LedgerStateStorage<WalletState> Storage(ICommittedStateObserver<WalletState>? observer = null, GrainId? grain = null) =>
-        new(_rows, _serializer, grain ?? Wallet, "wallet", () => null, () => observer);
+        new(_rows, _serializer, grain ?? Wallet, "wallet", () => null, () => observer, _log);
 
     private async Task<(long Version, TransactionalStateRecord<WalletState> Record)> Stored()
     {
@@ -265,6 +273,24 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         TimeStamp = DateTime.UtcNow,
         State = new WalletState { Balance = balance },
     };
+
+    /// <summary>The warnings the storage logs.</summary>
+    private sealed class Warnings : ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TScope>(TScope state) where TScope : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TScope>(LogLevel logLevel, EventId eventId, TScope state, Exception? exception, Func<TScope, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Warning)
+            {
+                Messages.Add(formatter(state, exception));
+            }
+        }
+    }
 
     /// <summary>The embedded rows, with a database that can be away, or lose the answer of a write that committed.</summary>
     private sealed class FlakyRows : IStateRows
