@@ -19,42 +19,24 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
 {
     private readonly IServiceProvider _silo = fixture.Cluster.GetActiveSilos().First().ServiceProvider;
 
+    private IStateRows Rows => _silo.GetRequiredService<IStateRows>();
+
+    // The silo's own serializer: a transactional record holds grain references, which only a runtime can encode.
+    private Serializer Serializer => _silo.GetRequiredService<Serializer>();
+
+    private IGrainFactory Grains => _silo.GetRequiredService<IGrainFactory>();
+
     [Fact]
     public async Task A_credit_prepared_in_a_wallet_whose_transaction_committed_is_applied_when_the_wallet_activates()
     {
         var client = fixture.Client;
-        var (_, payer) = await client.RegisterAsync();
-        var (_, payee) = await client.RegisterAsync();
-        await client.Execute(Ledger.Deposit(payer, 1_000));
-        await client.Execute(Ledger.Transfer(payer, payee, 100));
-        await UntilQuiet(payer, payee);
+        var (payer, payee) = await PaidOnce();
 
         // Transaction t moves 241 from the payer, which manages it, to the payee: the payer's write committed it (and
         // kept it as committed), its commit record is collected already, and the payee's leg is still prepared.
         var t = Guid.NewGuid();
-        var rows = _silo.GetRequiredService<IStateRows>();
-        var serializer = _silo.GetRequiredService<Serializer>();
-        var (payerVersion, payerRecord) = await Row(payer);
-        var (payeeVersion, payeeRecord) = await Row(payee);
-        var debited = Copy(payerRecord.CommittedState, serializer);
-        debited.Balance -= 241;
-        debited.Sequence++;
-        payerRecord.CommittedState = debited;
-        payerRecord.CommittedSequenceId++;
-        await rows.WriteAsync(new StateWrite("wallet", payer, "wallet", payerVersion, serializer.SerializeToArray(payerRecord)) { Commits = [t] });
-        var credited = Copy(payeeRecord.CommittedState, serializer);
-        credited.Balance += 241;
-        credited.Sequence++;
-        payeeRecord.PendingStates.Add(new PendingTransactionState<WalletState>
-        {
-            SequenceId = payeeRecord.CommittedSequenceId + 1,
-            TransactionId = t.ToString(),
-            TimeStamp = DateTime.UtcNow,
-            TransactionManager = new ParticipantId("wallet", (GrainReference)_silo.GetRequiredService<IGrainFactory>().GetGrain<IWalletGrain>(payer),
-                ParticipantId.Role.Resource | ParticipantId.Role.Manager),
-            State = credited,
-        });
-        await rows.WriteAsync(new StateWrite("wallet", payee, "wallet", payeeVersion, serializer.SerializeToArray(payeeRecord)));
+        await CommitDebit(payer, t);
+        await PrepareCredit(payee, t, DateTime.UtcNow, Grains.GetGrain<IWalletGrain>(payer));
         await DeactivateIdleGrains();
 
         // The payee activates and settles its leg (without the fix: asks the payer, is told "presumed aborted", and
@@ -74,46 +56,20 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
     public async Task An_active_wallet_told_that_a_committed_transaction_aborted_keeps_its_leg()
     {
         var client = fixture.Client;
-        var (_, payer) = await client.RegisterAsync();
-        var (_, payee) = await client.RegisterAsync();
-        await client.Execute(Ledger.Deposit(payer, 1_000));
-        await client.Execute(Ledger.Transfer(payer, payee, 100));
-        await UntilQuiet(payer, payee);
+        var (payer, payee) = await PaidOnce();
 
         // The payee's row holds a credit of 241 prepared for t. t's manager is out of reach (the reference is a customer
         // grain's, which has no transaction manager), so the payee, once active, holds the leg prepared and keeps asking.
         var t = Guid.NewGuid();
         var prepared = new DateTime(2026, 12, 1, 12, 0, 0, DateTimeKind.Utc);
-        var rows = _silo.GetRequiredService<IStateRows>();
-        var serializer = _silo.GetRequiredService<Serializer>();
-        var (payeeVersion, payeeRecord) = await Row(payee);
-        var credited = Copy(payeeRecord.CommittedState, serializer);
-        credited.Balance += 241;
-        credited.Sequence++;
-        payeeRecord.PendingStates.Add(new PendingTransactionState<WalletState>
-        {
-            SequenceId = payeeRecord.CommittedSequenceId + 1,
-            TransactionId = t.ToString(),
-            TimeStamp = prepared,
-            TransactionManager = new ParticipantId("wallet",
-                (GrainReference)_silo.GetRequiredService<IGrainFactory>().GetGrain<ICustomerGrain>(Domain.Ids.NewCustomerId()),
-                ParticipantId.Role.Resource | ParticipantId.Role.Manager),
-            State = credited,
-        });
-        await rows.WriteAsync(new StateWrite("wallet", payee, "wallet", payeeVersion, serializer.SerializeToArray(payeeRecord)));
+        await PrepareCredit(payee, t, prepared, Grains.GetGrain<ICustomerGrain>(Domain.Ids.NewCustomerId()));
         await DeactivateIdleGrains();
         await client.GetGrain<IWalletGrain>(payee).GetIfSettled();
         Assert.Single((await Row(payee)).Record.PendingStates);
 
         // Then t commits: the payer's write debits it and keeps t as committed. The payee is told t aborted, as a
         // manager that has forgotten t tells it.
-        var (payerVersion, payerRecord) = await Row(payer);
-        var debited = Copy(payerRecord.CommittedState, serializer);
-        debited.Balance -= 241;
-        debited.Sequence++;
-        payerRecord.CommittedState = debited;
-        payerRecord.CommittedSequenceId++;
-        await rows.WriteAsync(new StateWrite("wallet", payer, "wallet", payerVersion, serializer.SerializeToArray(payerRecord)) { Commits = [t] });
+        await CommitDebit(payer, t);
         await client.GetGrain<IWalletGrain>(payee).AsReference<ITransactionalResourceExtension>()
             .Cancel("wallet", t, prepared, TransactionalStatus.PresumedAbort);
 
@@ -122,6 +78,48 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
         var stored = (await Row(payee)).Record;
         Assert.Equal((341L, 2L), (stored.CommittedState.Balance, stored.CommittedState.Sequence));
         Assert.Equal((659L, 341L), (await client.Balance(payer), await client.Balance(payee)));
+    }
+
+    /// <summary>Two wallets after a deposit of 1,000 to the payer and a transfer of 100 to the payee, both deactivated.</summary>
+    private async Task<(string Payer, string Payee)> PaidOnce()
+    {
+        var client = fixture.Client;
+        var (_, payer) = await client.RegisterAsync();
+        var (_, payee) = await client.RegisterAsync();
+        await client.Execute(Ledger.Deposit(payer, 1_000));
+        await client.Execute(Ledger.Transfer(payer, payee, 100));
+        await UntilQuiet(payer, payee);
+        return (payer, payee);
+    }
+
+    /// <summary>Rewrites the payer's row as t's manager commits it: 241 debited, and t kept as committed.</summary>
+    private async Task CommitDebit(string payer, Guid t)
+    {
+        var (version, record) = await Row(payer);
+        var debited = Copy(record.CommittedState);
+        debited.Balance -= 241;
+        debited.Sequence++;
+        record.CommittedState = debited;
+        record.CommittedSequenceId++;
+        await Rows.WriteAsync(new StateWrite("wallet", payer, "wallet", version, Serializer.SerializeToArray(record)) { Commits = [t] });
+    }
+
+    /// <summary>Rewrites the payee's row as t's prepare leaves it: a credit of 241 prepared, managed by <paramref name="manager"/>.</summary>
+    private async Task PrepareCredit(string payee, Guid t, DateTime timestamp, IAddressable manager)
+    {
+        var (version, record) = await Row(payee);
+        var credited = Copy(record.CommittedState);
+        credited.Balance += 241;
+        credited.Sequence++;
+        record.PendingStates.Add(new PendingTransactionState<WalletState>
+        {
+            SequenceId = record.CommittedSequenceId + 1,
+            TransactionId = t.ToString(),
+            TimeStamp = timestamp,
+            TransactionManager = new ParticipantId("wallet", (GrainReference)manager, ParticipantId.Role.Resource | ParticipantId.Role.Manager),
+            State = credited,
+        });
+        await Rows.WriteAsync(new StateWrite("wallet", payee, "wallet", version, Serializer.SerializeToArray(record)));
     }
 
     /// <summary>
@@ -154,12 +152,12 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
 
     private async Task<(long Version, TransactionalStateRecord<WalletState> Record)> Row(string wallet)
     {
-        var stored = await _silo.GetRequiredService<IStateRows>().ReadAsync(new StateRead("wallet", wallet, "wallet"));
+        var stored = await Rows.ReadAsync(new StateRead("wallet", wallet, "wallet"));
         Assert.NotNull(stored);
-        return (stored.Version, _silo.GetRequiredService<Serializer>().Deserialize<TransactionalStateRecord<WalletState>>(stored.Payload)!);
+        return (stored.Version, Serializer.Deserialize<TransactionalStateRecord<WalletState>>(stored.Payload)!);
     }
 
-    private static WalletState Copy(WalletState state, Serializer serializer) => serializer.Deserialize<WalletState>(serializer.SerializeToArray(state))!;
+    private WalletState Copy(WalletState state) => Serializer.Deserialize<WalletState>(Serializer.SerializeToArray(state))!;
 
     /// <summary>Deactivates every idle activation of the cluster: the next call to a wallet loads its row.</summary>
     private Task DeactivateIdleGrains() =>
