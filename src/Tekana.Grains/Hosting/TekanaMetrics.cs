@@ -29,8 +29,9 @@ public static class TekanaMetrics
         "Movements per batch to a busy payee (one transaction, one lock of the payee).");
 
     private static readonly Counter<long> CommittedLegsKept = Meter.CreateCounter<long>("tekana.ledger.committed_legs_kept", "{leg}",
-        "Prepared legs of committed transactions that Orleans' recovery was about to drop, kept by the ledger storage, by " +
-        "where it caught them (abort: a write that would drop them; load: a reload that found them).");
+        "Prepared legs of committed transactions committed by the ledger storage itself, by where: abort (Orleans' recovery " +
+        "was about to drop them: a write that would have was refused) or load (a wallet found them on loading, as after a " +
+        "silo stops while their confirmations are on their way).");
 
     public static void BatchRan(int movements) => BatchSize.Record(movements);
 

@@ -25,6 +25,11 @@ namespace Tekana.Grains.Storage;
 /// activation of the manager that loaded its row before the commit gives the same answer.
 /// </para>
 /// <para>
+/// A load that finds prepared legs of committed transactions is common after a silo stops (their confirmations were on
+/// their way); committing them then only does early what the manager's confirmation would do. A refused abort is not
+/// common: it means Orleans' recovery was about to drop a committed leg.
+/// </para>
+/// <para>
 /// Only a write that drops prepared legs, and a reload that finds some, ask which of their transactions committed;
 /// neither happens while movements go through. The cost on the way through is one row per committed transaction, in
 /// the same statement as its commit record.
@@ -178,8 +183,9 @@ internal sealed class LedgerStateStorage<TState>(
         };
         _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record)));
         _record = record;
+        // Common after a silo stops: the manager's confirmations were on their way, and it will still send them.
         TekanaMetrics.KeptCommittedLegs("load", last + 1);
-        log.LogWarning("{Grain} loaded {Legs} prepared legs of committed transactions ({Transactions}) and committed them",
+        log.LogInformation("{Grain} loaded {Legs} prepared legs of committed transactions ({Transactions}) and committed them",
             $"{_type}/{_key}", last + 1, string.Join(", ", committed));
         return true;
     }
