@@ -169,7 +169,7 @@ internal sealed class LedgerStateStorage<TState>(
             return false;
         }
         var committed = await rows.CommittedAsync(TransactionsOf(pending));
-        var last = pending.FindLastIndex(p => Guid.TryParse(p.TransactionId, out var transaction) && committed.Contains(transaction));
+        var last = pending.FindLastIndex(p => IdOf(p) is { } transaction && committed.Contains(transaction));
         if (last < 0)
         {
             return false;
@@ -191,7 +191,10 @@ internal sealed class LedgerStateStorage<TState>(
     }
 
     private static List<Guid> TransactionsOf(IEnumerable<PendingTransactionState<TState>> prepared) =>
-        [.. prepared.Select(p => Guid.TryParse(p.TransactionId, out var transaction) ? transaction : Guid.Empty).Where(t => t != Guid.Empty)];
+        [.. prepared.Select(IdOf).OfType<Guid>()];
+
+    private static Guid? IdOf(PendingTransactionState<TState> prepared) =>
+        Guid.TryParse(prepared.TransactionId, out var transaction) ? transaction : null;
 
     /// <summary>The transactions whose commit records this write adds to the row.</summary>
     private IReadOnlyList<Guid> AddedCommitRecords(TransactionalStateMetaData metadata)
