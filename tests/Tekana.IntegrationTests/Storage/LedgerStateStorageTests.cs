@@ -142,8 +142,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         etag = await storage.Store(etag, Metadata(), [Prepared(2, 341, t)], null, null);
 
         // m commits t, its confirmation reaches some other activation of w1, which acknowledges it, and m forgets t.
-        var manager = Storage(grain: GrainId.Create("wallet", "m"));
-        await manager.Load();
+        var manager = await Manager();
         var managerETag = await manager.Store(null, Metadata(t), [Prepared(1, 900, t)], 1, null);
         await manager.Store(managerETag, Metadata(), null, null, null);
 
@@ -176,8 +175,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         var (storage, etag) = await WithBalance(100);
         var (first, second, third) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         etag = await storage.Store(etag, Metadata(), [Prepared(2, 90, first), Prepared(3, 80, second), Prepared(4, 70, third)], null, null);
-        var manager = Storage(grain: GrainId.Create("wallet", "m"));
-        await manager.Load();
+        var manager = await Manager();
         await manager.Store(null, Metadata(second), [Prepared(1, 5, second)], 1, null);
 
         // A new activation finds three legs prepared, the second one's transaction committed: so was the first's.
@@ -194,8 +192,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         etag = await storage.Store(etag, Metadata(), [Prepared(2, 341, u)], null, null);
 
         // Its manager's write of the commit record failed: nothing keeps u as committed.
-        var manager = Storage(grain: GrainId.Create("wallet", "m"));
-        await manager.Load();
+        var manager = await Manager();
         _rows.Down = true;
         await Assert.ThrowsAsync<IOException>(() => manager.Store(null, Metadata(u), [Prepared(1, 900, u)], 1, null));
         _rows.Down = false;
@@ -248,6 +245,14 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         var storage = Storage();
         await storage.Load();
         return (storage, await storage.Store(null, Metadata(), [Prepared(1, balance)], 1, null));
+    }
+
+    /// <summary>The loaded storage of wallet m, which manages the transactions whose legs w1 holds prepared.</summary>
+    private async Task<LedgerStateStorage<WalletState>> Manager()
+    {
+        var manager = Storage(grain: GrainId.Create("wallet", "m"));
+        await manager.Load();
+        return manager;
     }
 
     private LedgerStateStorage<WalletState> Storage(ICommittedStateObserver<WalletState>? observer = null, GrainId? grain = null) =>
