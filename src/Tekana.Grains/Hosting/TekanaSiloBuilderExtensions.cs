@@ -130,7 +130,7 @@ public static class TekanaSiloBuilderExtensions
 #pragma warning disable ORLEANSEXP003 // experimental in Orleans 10; the alternative wedges wallets when a silo dies
         builder.AddDistributedGrainDirectory();
 #pragma warning restore ORLEANSEXP003
-        builder.Services.AddTekanaExceptionSerialization().AddTekanaReflectionCaches();
+        builder.Services.AddTekanaExceptionSerialization().AddTekanaReflectionCaches().AddTekanaTransactionResponseCopier();
         builder.Services.Configure<TransactionalStateOptions>(o =>
         {
             // A participant whose confirmation write failed (storage briefly away) blocks its wallet's commit queue
