@@ -54,6 +54,11 @@ client_cpu_seconds() { # this script's children that have exited and been waited
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$$/stat"
 }
 
+# Rows the ledger's storage has updated and inserted so far (the statistics PostgreSQL's backends have reported): "upd ins".
+ledger_rows() {
+  psql "$pguri/tekana" -At -F ' ' -c "SELECT n_tup_upd, n_tup_ins FROM pg_stat_user_tables WHERE relname = 'tekana_transactional_state'"
+}
+
 pg_cpu_seconds() { # the postmaster, its exited backends, and the live ones (pooled connections stay open)
   local total child
   total="$(cpu_seconds "$1")"
@@ -185,10 +190,11 @@ for c in $clients; do
       printf "%-9s %7s %-9s %10s %8s %8s %8s %8s\n" "  moves" "" "" "" "" "$am50" "" "$am99"
     fi
     s0="$(cpu_seconds "$silo")"; a0="$(cpu_seconds "$api")"; p0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
-    gs0="$(gc_sample "$silo_url")"; ga0="$(gc_sample "$api_url")"; t0="$(date +%s.%N)"
+    gs0="$(gc_sample "$silo_url")"; ga0="$(gc_sample "$api_url")"; t0="$(date +%s.%N)"; rows0="$(ledger_rows)"
     out="$("${bench[@]}" run --api "$api_url" --wallets-file "$work/wallets.txt" --scenario "$scenario" --clients "$c" --seconds "$seconds" --warmup "$warmup")"
     s1="$(cpu_seconds "$silo")"; a1="$(cpu_seconds "$api")"; p1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
     gs1="$(gc_sample "$silo_url")"; ga1="$(gc_sample "$api_url")"; t1="$(date +%s.%N)"
+    sleep 1; rows1="$(ledger_rows)"
     row="$(echo "$out" | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
@@ -212,6 +218,9 @@ for name, g in json.loads(sys.stdin.read()).items():
     c = g["collections"]
     print("  gc {:<5} paused {:>4.1f} % of the run, collections gen0 {} gen1 {} gen2 {}, allocated {:.0f} MB/s, {} KB per request".format(
         name, g["pausePercent"], c["gen0"], c["gen1"], c["gen2"], g["allocatedMBPerSecond"], g["allocatedKBPerRequest"]))'
+    # Each movement inserts one record row, so row inserts count the movements (warm-up included, as for the rest).
+    read -r upd0 ins0 <<<"$rows0"; read -r upd1 ins1 <<<"$rows1"
+    awk -v u=$(( upd1 - upd0 )) -v i=$(( ins1 - ins0 )) 'BEGIN { if (i > 0) printf "  pg       %.2f state row updates per movement record inserted\n", u / i }'
     results+=("$(echo "$out" | python3 -c "
 import json, sys
 r = json.loads(sys.stdin.read())
