@@ -37,6 +37,9 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
         _settlements = new MovementSettlements(clock);
         _outbox = new OutboxPump(this, handOff, clock, TimeSpan.FromSeconds(2),
             () => GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore());
+        // Once the transactional state has stopped writing, what its storage left unwritten goes out.
+        GrainContext.ObservableLifecycle.Subscribe(nameof(WalletGrain), IDeferredWrites.LifecycleStage, _ => Task.CompletedTask,
+            _ => GrainContext.GetComponent<IDeferredWrites>()?.WriteDeferredAsync() ?? Task.CompletedTask);
     }
 
     private string Id => this.GetPrimaryKeyString();

@@ -218,13 +218,118 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         metadata.CommitRecords.Add(u, new CommitRecord { Timestamp = DateTime.UtcNow, WriteParticipants = [] });
         etag = await manager.Store(etag, metadata, [Prepared(2, 20, u)], 2, null);
         metadata.CommitRecords.Remove(t);
-        etag = await manager.Store(etag, metadata, null, null, null);
+        etag = await manager.Store(etag, metadata, [Prepared(3, 30)], null, null);
         Assert.Equal([[t], [u], []], _rows.Commits);
 
         // A reload finds u's record in the row: it is kept already.
         await manager.Load();
-        await manager.Store(etag, metadata, null, null, null);
+        await manager.Store(etag, metadata, null, 3, null);
+        Assert.Equal(4, _rows.Commits.Count);
         Assert.Empty(_rows.Commits[^1]);
+    }
+
+    [Fact]
+    public async Task A_write_that_only_forgets_a_commit_record_is_not_made_and_the_next_write_stores_it()
+    {
+        var manager = Storage();
+        await manager.Load();
+        var t = Guid.NewGuid();
+        var metadata = Metadata(t);
+        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
+
+        // Every participant acknowledged t's commit: Orleans collects its record.
+        metadata.CommitRecords.Remove(t);
+        Assert.Equal(etag, await manager.Store(etag, metadata, null, null, null));
+        var stored = await Stored();
+        Assert.Equal(1L, stored.Version);
+        Assert.Equal([t], stored.Record.Metadata.CommitRecords.Keys);
+        Assert.Single(_rows.Commits);
+
+        // The next write that changes anything stores the metadata as it is by then.
+        etag = await manager.Store(etag, metadata, [Prepared(2, 20)], null, null);
+        stored = await Stored();
+        Assert.Equal((2L, 0, 1), (stored.Version, stored.Record.Metadata.CommitRecords.Count, stored.Record.PendingStates.Count));
+        Assert.Equal("2", etag);
+    }
+
+    [Fact]
+    public async Task A_commit_record_forgotten_without_a_write_is_loaded_again_and_forgotten_again()
+    {
+        var manager = Storage();
+        await manager.Load();
+        var t = Guid.NewGuid();
+        var metadata = Metadata(t);
+        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
+        metadata.CommitRecords.Remove(t);
+        await manager.Store(etag, metadata, null, null, null);
+
+        // The grain deactivates before its next write: its next activation finds t's commit record, confirms t again
+        // (each participant acknowledges at once) and collects it, again without a write. t stays kept as committed.
+        var again = Storage();
+        var loaded = await again.Load();
+        Assert.Equal("1", loaded.ETag);
+        Assert.Equal([t], loaded.Metadata.CommitRecords.Keys);
+        loaded.Metadata.CommitRecords.Remove(t);
+        Assert.Equal("1", await again.Store(loaded.ETag, loaded.Metadata, null, null, null));
+        Assert.Single(_rows.Commits);
+        Assert.Equal([t], await _rows.CommittedAsync([t]));
+    }
+
+    [Fact]
+    public async Task A_stopped_grain_writes_the_commit_records_it_collected_and_nothing_that_was_not_stored()
+    {
+        var manager = Storage();
+        await manager.Load();
+        var (t, u) = (Guid.NewGuid(), Guid.NewGuid());
+        var metadata = Metadata(t);
+        var stamped = metadata.TimeStamp;
+        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
+        metadata.CommitRecords.Remove(t);
+        await manager.Store(etag, metadata, null, null, null);
+
+        // Orleans has begun a batch that commits u (its commit record and a later timestamp are in the metadata) when the
+        // grain stops: that batch is never stored, and the deferred write leaves it out.
+        metadata.CommitRecords.Add(u, new CommitRecord { Timestamp = DateTime.UtcNow, WriteParticipants = [] });
+        metadata.TimeStamp = stamped.AddSeconds(1);
+        await ((IDeferredWrites)manager).WriteDeferredAsync();
+
+        var stored = await Stored();
+        Assert.Equal((2L, 1L, 10L, 0), (stored.Version, stored.Record.CommittedSequenceId, stored.Record.CommittedState.Balance, stored.Record.PendingStates.Count));
+        Assert.Empty(stored.Record.Metadata.CommitRecords);
+        Assert.Equal(stamped, stored.Record.Metadata.TimeStamp);
+        Assert.Equal([[t], []], _rows.Commits);
+
+        // Nothing is left to write.
+        await ((IDeferredWrites)manager).WriteDeferredAsync();
+        Assert.Equal(2L, (await Stored()).Version);
+    }
+
+    [Fact]
+    public async Task A_stopped_grain_that_deferred_nothing_writes_nothing()
+    {
+        var (storage, _) = await WithBalance(100);
+
+        await ((IDeferredWrites)storage).WriteDeferredAsync();
+
+        Assert.Equal(1L, (await Stored()).Version);
+        Assert.Single(_rows.Commits);
+    }
+
+    [Fact]
+    public async Task A_write_that_forgets_a_commit_record_and_moves_the_timestamp_on_is_made()
+    {
+        var manager = Storage();
+        await manager.Load();
+        var t = Guid.NewGuid();
+        var metadata = Metadata(t);
+        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
+
+        // A transaction read the state in the same batch: the row's timestamp must not fall behind what was read.
+        metadata.CommitRecords.Remove(t);
+        metadata.TimeStamp = metadata.TimeStamp.AddMilliseconds(5);
+        Assert.Equal("2", await manager.Store(etag, metadata, null, null, null));
+        var stored = await Stored();
+        Assert.Equal((metadata.TimeStamp, 0), (stored.Record.Metadata.TimeStamp, stored.Record.Metadata.CommitRecords.Count));
     }
 
     private sealed class CommittedBalances : ICommittedStateObserver<WalletState>
