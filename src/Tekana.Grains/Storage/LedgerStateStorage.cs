@@ -25,14 +25,15 @@ namespace Tekana.Grains.Storage;
 /// activation of the manager that loaded its row before the commit gives the same answer.
 /// </para>
 /// <para>
-/// A load that finds prepared legs of committed transactions is common after a silo stops (their confirmations were on
-/// their way); committing them then only does early what the manager's confirmation would do. A refused abort is not
-/// common: it means Orleans' recovery was about to drop a committed leg.
+/// A load that finds prepared legs of committed transactions is common after a silo stops or fails (their
+/// confirmations were on their way, or were not written: see <see cref="OnlyRebuildable"/>); committing them then
+/// does what the manager's confirmation did or would do. A refused abort is not common: it means Orleans' recovery was
+/// about to drop a committed leg.
 /// </para>
 /// <para>
 /// Only a write that drops prepared legs, and a reload that finds some, ask which of their transactions committed;
 /// neither happens while movements go through. The cost on the way through is one row per committed transaction, in
-/// the same statement as its commit record.
+/// the same statement as its commit record; it also spares the confirmations' writes.
 /// </para>
 /// </remarks>
 internal sealed class LedgerStateStorage<TState>(
@@ -49,8 +50,8 @@ internal sealed class LedgerStateStorage<TState>(
     private readonly string _key = grain.Key.ToString()!;
 
     /// <summary>
-    /// The record as last read or written: what the row holds at <see cref="_version"/>, except for the commit records
-    /// forgotten since (<see cref="OnlyForgetsCommitRecords"/>).
+    /// The record as last read or written: what the row holds at <see cref="_version"/>, or ahead of it by writes left
+    /// unmade (<see cref="_deferred"/>).
     /// </summary>
     private TransactionalStateRecord<TState> _record = new();
     private long _version;
@@ -77,10 +78,14 @@ internal sealed class LedgerStateStorage<TState>(
     /// <summary>Set while a write of <see cref="Store"/> is on its way.</summary>
     private bool _storing;
 
+    /// <summary>Set when a write was left unmade (<see cref="OnlyRebuildable"/>), cleared by the next write.</summary>
+    private bool _deferred;
+
     public async Task<TransactionalStorageLoadResponse<TState>> Load()
     {
-        // Until this load succeeds, nothing is known to be current.
+        // Until this load succeeds, nothing is known to be current; what was deferred, the load rebuilds.
         _reloadNeeded = true;
+        _deferred = false;
         settlements()?.Clear();
         observer()?.Settled(null);
         if (await rows.ReadAsync(new StateRead(_type, _key, stateName)) is { } stored)
@@ -115,11 +120,6 @@ internal sealed class LedgerStateStorage<TState>(
         {
             throw new ArgumentException($"ETag {expectedETag} does not match the stored {ETag}.", nameof(expectedETag));
         }
-        if (OnlyForgetsCommitRecords(metadata, statesToPrepare, commitUpTo, abortAfter))
-        {
-            _record.Metadata = metadata;
-            return ETag!;
-        }
         TransactionalStateRecord<TState> record;
         _storing = true;
         try
@@ -131,14 +131,22 @@ internal sealed class LedgerStateStorage<TState>(
             record = Next(metadata, statesToPrepare, commitUpTo, abortAfter);
             var movements = settlements();
             var settled = movements?.Due(metadata.CommitRecords, (statesToPrepare ?? []).Select(p => p.TransactionId)) ?? [];
-            _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record))
+            if (settled.Count == 0 && OnlyRebuildable(metadata, statesToPrepare, abortAfter))
             {
-                Settled = [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))],
-                Commits = AddedCommitRecords(metadata),
-            });
-            KeepCommitRecords(metadata);
-            _timeStamp = metadata.TimeStamp;
-            movements?.Written(settled.Select(s => s.Transaction).Distinct());
+                _deferred = true;
+            }
+            else
+            {
+                _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record))
+                {
+                    Settled = [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))],
+                    Commits = AddedCommitRecords(metadata),
+                });
+                KeepCommitRecords(metadata);
+                _timeStamp = metadata.TimeStamp;
+                _deferred = false;
+                movements?.Written(settled.Select(s => s.Transaction).Distinct());
+            }
         }
         catch
         {
@@ -218,19 +226,25 @@ internal sealed class LedgerStateStorage<TState>(
         Guid.TryParse(prepared.TransactionId, out var transaction) ? transaction : null;
 
     /// <summary>
-    /// True for a write whose only change is to forget commit records: Orleans' collection of a transaction this grain
-    /// managed, once every participant has acknowledged its commit. Such a write is not made: the next write that changes
-    /// anything stores the metadata without them, and so does the grain when it stops (<see cref="WriteDeferredAsync"/>).
-    /// A commit record the row still holds when the grain next loads (after a crash) only makes Orleans confirm that
-    /// transaction again, which every participant acknowledges at once, as after a collection whose write failed.
-    /// Committed transactions are kept apart from commit records (<see cref="StateWrite.Commits"/>), so forgetting one
-    /// never decides an outcome. It was one row write in four per movement (bench/run.sh, uniform: 4.00 state row
-    /// updates per movement before, 3.00 after).
+    /// True for a write that changes nothing a load cannot rebuild, which is left unmade: the next write stores it with
+    /// its own changes, and so does the grain when it stops (<see cref="WriteDeferredAsync"/>). Two kinds of write qualify,
+    /// together or alone:
+    /// <list type="bullet">
+    /// <item>Orleans' collection of a transaction this grain managed, once every participant has acknowledged its commit:
+    /// the commit record leaves the metadata. A commit record the row still holds at the next load (after a crash) only
+    /// makes Orleans confirm that transaction again, which every participant acknowledges at once.</item>
+    /// <item>A confirmation: prepared legs of transactions managed elsewhere commit. A manager confirms only once its own
+    /// write has committed the transaction, and that write kept the transaction as committed (<see cref="StateWrite.Commits"/>),
+    /// so a load that finds those legs still prepared commits them (<see cref="CommitPreparedLegsOfCommittedTransactions"/>).
+    /// The grain serves them as committed meanwhile; they are.</item>
+    /// </list>
+    /// Anything else is written: a prepare, an abort, a commit record added (this grain's own commits), movement records,
+    /// a later timestamp (a transaction read the state, and the row must not fall behind what was read). These were two
+    /// row writes of four per movement (bench/run.sh, uniform: 4.00 state row updates per movement, then 2.00).
     /// </summary>
-    private bool OnlyForgetsCommitRecords(
-        TransactionalStateMetaData metadata, List<PendingTransactionState<TState>>? statesToPrepare, long? commitUpTo, long? abortAfter)
+    private bool OnlyRebuildable(TransactionalStateMetaData metadata, List<PendingTransactionState<TState>>? statesToPrepare, long? abortAfter)
     {
-        if (statesToPrepare is { Count: > 0 } || commitUpTo > _record.CommittedSequenceId || abortAfter is not null
+        if (statesToPrepare is { Count: > 0 } || abortAfter is not null
             || metadata.TimeStamp != _timeStamp || metadata.CommitRecords.Count > _commitRecords.Count)
         {
             return false;
@@ -246,15 +260,15 @@ internal sealed class LedgerStateStorage<TState>(
     }
 
     /// <summary>
-    /// Writes the row as it is stored, less the commit records collected since: called when the grain has stopped, so
-    /// that an idle wallet's next activation does not confirm its last transactions again (and activate their other
-    /// wallets to do so). What Orleans has put in the metadata since the last write and not stored (a commit record, a
-    /// later timestamp) stays out. Best effort: when it cannot be written the next activation confirms them again.
+    /// Makes the writes left unmade (<see cref="OnlyRebuildable"/>), once the grain has stopped: so that an idle wallet's
+    /// next activation neither confirms its last transactions again (activating their other wallets to acknowledge) nor
+    /// looks its prepared legs up. What Orleans has put in the metadata since the last write and not stored (a commit
+    /// record, a later timestamp) stays out. Best effort: what it cannot write, the next load rebuilds.
     /// </summary>
     public async Task WriteDeferredAsync()
     {
         var metadata = _record.Metadata;
-        if (_reloadNeeded || _storing || _commitRecords.All(metadata.CommitRecords.ContainsKey))
+        if (!_deferred || _reloadNeeded || _storing)
         {
             return;
         }
@@ -274,11 +288,12 @@ internal sealed class LedgerStateStorage<TState>(
             _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record)));
             _record = record;
             KeepCommitRecords(record.Metadata);
+            _deferred = false;
         }
         catch (Exception e)
         {
             _reloadNeeded = true;
-            log.LogInformation(e, "{Grain} could not write the commit records it collected; its next activation confirms them again", $"{_type}/{_key}");
+            log.LogInformation(e, "{Grain} could not make the writes it deferred; its next load rebuilds them", $"{_type}/{_key}");
         }
     }
 

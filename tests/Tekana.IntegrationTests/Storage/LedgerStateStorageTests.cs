@@ -223,7 +223,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
 
         // A reload finds u's record in the row: it is kept already.
         await manager.Load();
-        await manager.Store(etag, metadata, null, 3, null);
+        await manager.Store(etag, metadata, [Prepared(4, 40)], null, null);
         Assert.Equal(4, _rows.Commits.Count);
         Assert.Empty(_rows.Commits[^1]);
     }
@@ -302,6 +302,67 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         // Nothing is left to write.
         await ((IDeferredWrites)manager).WriteDeferredAsync();
         Assert.Equal(2L, (await Stored()).Version);
+    }
+
+    [Fact]
+    public async Task A_confirmation_is_not_written_and_a_load_commits_the_leg_of_the_kept_transaction()
+    {
+        var (storage, etag, observer, metadata) = await ConfirmedWithoutAWrite();
+
+        // w1 served its leg as committed without a write.
+        Assert.Equal([100L, 341L], observer.Balances);
+        Assert.Equal(341L, observer.Settled[^1]);
+        var stored = await Stored();
+        Assert.Equal((2L, 1L, 1), (stored.Version, stored.Record.CommittedSequenceId, stored.Record.PendingStates.Count));
+
+        // w1's silo fails: the next activation's load commits the leg, t being kept as committed.
+        var loaded = await Storage().Load();
+        Assert.Equal((2L, 341L, 0), (loaded.CommittedSequenceId, loaded.CommittedState.Balance, loaded.PendingStates.Count));
+        Assert.Equal((3L, 0), ((await Stored()).Version, (await Stored()).Record.PendingStates.Count));
+    }
+
+    [Fact]
+    public async Task A_confirmation_not_written_is_written_when_the_grain_stops()
+    {
+        var (storage, _, _, _) = await ConfirmedWithoutAWrite();
+
+        await ((IDeferredWrites)storage).WriteDeferredAsync();
+
+        var stored = await Stored();
+        Assert.Equal((3L, 2L, 341L, 0), (stored.Version, stored.Record.CommittedSequenceId, stored.Record.CommittedState.Balance, stored.Record.PendingStates.Count));
+    }
+
+    [Fact]
+    public async Task A_confirmation_not_written_is_written_with_the_next_write()
+    {
+        var (storage, etag, _, metadata) = await ConfirmedWithoutAWrite();
+
+        Assert.Equal("3", await storage.Store(etag, metadata, [Prepared(3, 300)], null, null));
+
+        var stored = await Stored();
+        Assert.Equal((2L, 341L), (stored.Record.CommittedSequenceId, stored.Record.CommittedState.Balance));
+        Assert.Equal([3L], stored.Record.PendingStates.Select(p => p.SequenceId));
+    }
+
+    /// <summary>
+    /// Wallet w1 with a credit to 341 prepared for t, managed by m, which committed t (and kept it as committed), and
+    /// confirmed: a confirmation w1 did not write. Its storage, ETag, observer, and the metadata Orleans hands its writes.
+    /// </summary>
+    private async Task<(LedgerStateStorage<WalletState> Storage, string ETag, CommittedBalances Observer, TransactionalStateMetaData Metadata)>
+        ConfirmedWithoutAWrite()
+    {
+        var observer = new CommittedBalances();
+        var storage = Storage(observer);
+        await storage.Load();
+        var metadata = Metadata();
+        var etag = await storage.Store(null, metadata, [Prepared(1, 100)], 1, null);
+        var t = Guid.NewGuid();
+        etag = await storage.Store(etag, metadata, [Prepared(2, 341, t)], null, null);
+        var manager = await Manager();
+        await manager.Store(null, Metadata(t), [Prepared(1, 900, t)], 1, null);
+
+        Assert.Equal(etag, await storage.Store(etag, metadata, null, 2, null));
+        return (storage, etag, observer, metadata);
     }
 
     [Fact]

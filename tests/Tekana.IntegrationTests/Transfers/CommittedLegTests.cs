@@ -123,45 +123,55 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_wallet_writes_the_commit_records_it_collected_when_it_deactivates()
+    public async Task A_wallet_writes_what_it_left_unwritten_when_it_deactivates()
     {
         var client = fixture.Client;
         var (_, payer) = await client.RegisterAsync();
         var (_, payee) = await client.RegisterAsync();
         await client.Execute(Ledger.Deposit(payer, 1_000));
         await client.Execute(Ledger.Transfer(payer, payee, 100));
-        foreach (var wallet in new[] { payer, payee })
-        {
-            await UntilNothingIsPrepared(wallet);
-        }
+        await UntilSettled(payer, payee);
 
-        // The transfer's manager collects its commit record once the other wallet has confirmed, without a write.
+        // The transfer's manager wrote its commit record; the other wallet's confirmation and the manager's collection
+        // of that record, which followed, were not written.
         var rows = new[] { (await Row(payer)).Record, (await Row(payee)).Record };
-        Assert.Contains(rows, r => r.Metadata.CommitRecords.Count > 0);
+        Assert.Single(rows, r => r.Metadata.CommitRecords.Count > 0);
+        Assert.Single(rows, r => r.PendingStates.Count > 0);
 
-        // Its rows are written as they stop: the next activation has nothing to confirm again.
+        // The rows are written as the wallets stop: the next activation has nothing to confirm or look up.
         await UntilQuiet(payer, payee);
         Assert.Equal((900L, 100L), (await client.Balance(payer), await client.Balance(payee)));
     }
 
     /// <summary>
-    /// Waits until the wallets' rows hold no prepared leg (a participant's confirmation is written after the movement is
-    /// answered), deactivates them, and waits until their rows hold no commit record (a manager collects them without
-    /// a write, and writes them as it stops): the rows stay as they are until the next call to each wallet.
+    /// Waits until the wallets hold nothing prepared (a participant learns of the commit after the movement is answered),
+    /// deactivates them, and waits until their rows hold no prepared leg and no commit record (a confirmation and a
+    /// collection are written as the wallet stops): the rows stay as they are until the next call to each wallet.
     /// </summary>
     private async Task UntilQuiet(params string[] wallets)
     {
-        foreach (var wallet in wallets)
-        {
-            await UntilNothingIsPrepared(wallet);
-        }
+        await UntilSettled(wallets);
         await DeactivateIdleGrains();
         foreach (var wallet in wallets)
         {
-            for (var waited = TimeSpan.Zero; (await Row(wallet)).Record.Metadata.CommitRecords.Count > 0;
+            for (var waited = TimeSpan.Zero; (await Row(wallet)).Record is var r && (r.PendingStates.Count > 0 || r.Metadata.CommitRecords.Count > 0);
                  waited += TimeSpan.FromMilliseconds(100))
             {
-                Assert.True(waited < TimeSpan.FromSeconds(10), $"{wallet} kept a commit record once deactivated.");
+                Assert.True(waited < TimeSpan.FromSeconds(10), $"{wallet}'s row was not written as it deactivated.");
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Waits until each wallet answers from its committed state: nothing is prepared in it.</summary>
+    private async Task UntilSettled(params string[] wallets)
+    {
+        foreach (var wallet in wallets)
+        {
+            for (var waited = TimeSpan.Zero; await fixture.Client.GetGrain<IWalletGrain>(wallet).GetIfSettled() is null;
+                 waited += TimeSpan.FromMilliseconds(100))
+            {
+                Assert.True(waited < TimeSpan.FromSeconds(10), $"{wallet} did not settle.");
                 await Task.Delay(100);
             }
         }
