@@ -207,11 +207,8 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task Only_a_write_that_adds_a_commit_record_keeps_its_transaction_as_committed()
     {
-        var manager = Storage();
-        await manager.Load();
-        var (t, u) = (Guid.NewGuid(), Guid.NewGuid());
-        var metadata = Metadata(t);
-        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
+        var (manager, t, metadata, etag) = await Committed();
+        var u = Guid.NewGuid();
         Assert.Equal([t], _rows.Commits.Select(c => c.Single()));
 
         // Orleans hands every write the same metadata, changed in place: t's record stays in it until collected.
@@ -231,15 +228,8 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task A_write_that_only_forgets_a_commit_record_is_not_made_and_the_next_write_stores_it()
     {
-        var manager = Storage();
-        await manager.Load();
-        var t = Guid.NewGuid();
-        var metadata = Metadata(t);
-        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
+        var (manager, t, metadata, etag) = await Collected();
 
-        // Every participant acknowledged t's commit: Orleans collects its record.
-        metadata.CommitRecords.Remove(t);
-        Assert.Equal(etag, await manager.Store(etag, metadata, null, null, null));
         var stored = await Stored();
         Assert.Equal(1L, stored.Version);
         Assert.Equal([t], stored.Record.Metadata.CommitRecords.Keys);
@@ -255,13 +245,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task A_commit_record_forgotten_without_a_write_is_loaded_again_and_forgotten_again()
     {
-        var manager = Storage();
-        await manager.Load();
-        var t = Guid.NewGuid();
-        var metadata = Metadata(t);
-        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
-        metadata.CommitRecords.Remove(t);
-        await manager.Store(etag, metadata, null, null, null);
+        var (_, t, _, _) = await Collected();
 
         // The grain deactivates before its next write: its next activation finds t's commit record, confirms t again
         // (each participant acknowledges at once) and collects it, again without a write. t stays kept as committed.
@@ -278,14 +262,8 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task A_stopped_grain_writes_the_commit_records_it_collected_and_nothing_that_was_not_stored()
     {
-        var manager = Storage();
-        await manager.Load();
-        var (t, u) = (Guid.NewGuid(), Guid.NewGuid());
-        var metadata = Metadata(t);
-        var stamped = metadata.TimeStamp;
-        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
-        metadata.CommitRecords.Remove(t);
-        await manager.Store(etag, metadata, null, null, null);
+        var (manager, t, metadata, _) = await Collected();
+        var (u, stamped) = (Guid.NewGuid(), metadata.TimeStamp);
 
         // Orleans has begun a batch that commits u (its commit record and a later timestamp are in the metadata) when the
         // grain stops: that batch is never stored, and the deferred write leaves it out.
@@ -345,6 +323,28 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     }
 
     /// <summary>
+    /// Wallet w1 as the manager of t: its write committed t (a balance of 10), and once every participant acknowledged
+    /// the commit, Orleans collected t's commit record, a write left unmade. Its storage, t, Orleans' metadata, the ETag.
+    /// </summary>
+    private async Task<(LedgerStateStorage<WalletState> Storage, Guid T, TransactionalStateMetaData Metadata, string ETag)> Collected()
+    {
+        var (manager, t, metadata, etag) = await Committed();
+        metadata.CommitRecords.Remove(t);
+        Assert.Equal(etag, await manager.Store(etag, metadata, null, null, null));
+        return (manager, t, metadata, etag);
+    }
+
+    /// <summary>Wallet w1 as the manager of t, whose write committed t: a balance of 10, and t's commit record.</summary>
+    private async Task<(LedgerStateStorage<WalletState> Storage, Guid T, TransactionalStateMetaData Metadata, string ETag)> Committed()
+    {
+        var manager = Storage();
+        await manager.Load();
+        var t = Guid.NewGuid();
+        var metadata = Metadata(t);
+        return (manager, t, metadata, await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null));
+    }
+
+    /// <summary>
     /// Wallet w1 with a credit to 341 prepared for t, managed by m, which committed t (and kept it as committed), and
     /// confirmed: a confirmation w1 did not write. Its storage, ETag, observer, and the metadata Orleans hands its writes.
     /// </summary>
@@ -379,11 +379,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task A_write_that_forgets_a_commit_record_and_moves_the_timestamp_on_is_made()
     {
-        var manager = Storage();
-        await manager.Load();
-        var t = Guid.NewGuid();
-        var metadata = Metadata(t);
-        var etag = await manager.Store(null, metadata, [Prepared(1, 10, t)], 1, null);
+        var (manager, t, metadata, etag) = await Committed();
 
         // A transaction read the state in the same batch: the row's timestamp must not fall behind what was read.
         metadata.CommitRecords.Remove(t);

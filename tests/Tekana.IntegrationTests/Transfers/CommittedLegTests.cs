@@ -83,12 +83,19 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
     /// <summary>Two wallets after a deposit of 1,000 to the payer and a transfer of 100 to the payee, both deactivated.</summary>
     private async Task<(string Payer, string Payee)> PaidOnce()
     {
+        var (payer, payee) = await Paid();
+        await UntilQuiet(payer, payee);
+        return (payer, payee);
+    }
+
+    /// <summary>Two wallets after a deposit of 1,000 to the payer and a transfer of 100 to the payee.</summary>
+    private async Task<(string Payer, string Payee)> Paid()
+    {
         var client = fixture.Client;
         var (_, payer) = await client.RegisterAsync();
         var (_, payee) = await client.RegisterAsync();
         await client.Execute(Ledger.Deposit(payer, 1_000));
         await client.Execute(Ledger.Transfer(payer, payee, 100));
-        await UntilQuiet(payer, payee);
         return (payer, payee);
     }
 
@@ -126,10 +133,7 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
     public async Task A_wallet_writes_what_it_left_unwritten_when_it_deactivates()
     {
         var client = fixture.Client;
-        var (_, payer) = await client.RegisterAsync();
-        var (_, payee) = await client.RegisterAsync();
-        await client.Execute(Ledger.Deposit(payer, 1_000));
-        await client.Execute(Ledger.Transfer(payer, payee, 100));
+        var (payer, payee) = await Paid();
         await UntilSettled(payer, payee);
 
         // The transfer's manager wrote its commit record; the other wallet's confirmation and the manager's collection
