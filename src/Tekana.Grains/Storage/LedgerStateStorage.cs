@@ -131,7 +131,8 @@ internal sealed class LedgerStateStorage<TState>(
             record = Next(metadata, statesToPrepare, commitUpTo, abortAfter);
             var movements = settlements();
             var settled = movements?.Due(metadata.CommitRecords, (statesToPrepare ?? []).Select(p => p.TransactionId)) ?? [];
-            if (settled.Count == 0 && OnlyRebuildable(metadata, statesToPrepare, abortAfter))
+            var commits = AddedCommitRecords(metadata);
+            if (OnlyRebuildable(metadata, statesToPrepare, abortAfter, commits, settled.Count))
             {
                 _deferred = true;
             }
@@ -140,7 +141,7 @@ internal sealed class LedgerStateStorage<TState>(
                 _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record))
                 {
                     Settled = [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))],
-                    Commits = AddedCommitRecords(metadata),
+                    Commits = commits,
                 });
                 KeepCommitRecords(metadata);
                 _timeStamp = metadata.TimeStamp;
@@ -242,22 +243,10 @@ internal sealed class LedgerStateStorage<TState>(
     /// a later timestamp (a transaction read the state, and the row must not fall behind what was read). These were two
     /// row writes of four per movement (bench/run.sh, uniform: 4.00 state row updates per movement, then 2.00).
     /// </summary>
-    private bool OnlyRebuildable(TransactionalStateMetaData metadata, List<PendingTransactionState<TState>>? statesToPrepare, long? abortAfter)
-    {
-        if (statesToPrepare is { Count: > 0 } || abortAfter is not null
-            || metadata.TimeStamp != _timeStamp || metadata.CommitRecords.Count > _commitRecords.Count)
-        {
-            return false;
-        }
-        foreach (var transaction in metadata.CommitRecords.Keys)
-        {
-            if (!_commitRecords.Contains(transaction))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    private bool OnlyRebuildable(TransactionalStateMetaData metadata, List<PendingTransactionState<TState>>? statesToPrepare, long? abortAfter,
+        IReadOnlyList<Guid> addedCommitRecords, int movementRecords) =>
+        statesToPrepare is not { Count: > 0 } && abortAfter is null && addedCommitRecords.Count == 0 && movementRecords == 0
+        && metadata.TimeStamp == _timeStamp;
 
     /// <summary>
     /// Makes the writes left unmade (<see cref="OnlyRebuildable"/>), once the grain has stopped: so that an idle wallet's
@@ -267,11 +256,11 @@ internal sealed class LedgerStateStorage<TState>(
     /// </summary>
     public async Task WriteDeferredAsync()
     {
-        var metadata = _record.Metadata;
         if (!_deferred || _reloadNeeded || _storing)
         {
             return;
         }
+        var metadata = _record.Metadata;
         var record = new TransactionalStateRecord<TState>
         {
             CommittedState = _record.CommittedState,

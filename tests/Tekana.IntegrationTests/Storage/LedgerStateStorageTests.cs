@@ -133,17 +133,10 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     [Fact]
     public async Task A_prepared_leg_of_a_committed_transaction_is_never_aborted_and_a_reload_commits_it()
     {
-        // Wallet w1 holds t prepared: a credit of 241, managed by wallet m.
         var observer = new CommittedBalances();
-        var storage = Storage(observer);
-        await storage.Load();
-        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], 1, null);
-        var t = Guid.NewGuid();
-        etag = await storage.Store(etag, Metadata(), [Prepared(2, 341, t)], null, null);
+        var (storage, etag, t, _, manager, managerETag) = await CreditPreparedAndCommitted(observer);
 
-        // m commits t, its confirmation reaches some other activation of w1, which acknowledges it, and m forgets t.
-        var manager = await Manager();
-        var managerETag = await manager.Store(null, Metadata(t), [Prepared(1, 900, t)], 1, null);
+        // t's confirmation reaches some other activation of w1, which acknowledges it, and m forgets t.
         await manager.Store(managerETag, Metadata(), null, null, null);
 
         // m, asked about t, presumes it aborted: w1 does not drop its leg, and reloads.
@@ -345,13 +338,27 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     }
 
     /// <summary>
-    /// Wallet w1 with a credit to 341 prepared for t, managed by m, which committed t (and kept it as committed), and
-    /// confirmed: a confirmation w1 did not write. Its storage, ETag, observer, and the metadata Orleans hands its writes.
+    /// Wallet w1 as <see cref="CreditPreparedAndCommitted"/> leaves it, once m confirmed t: a confirmation w1 did not
+    /// write. Its storage, ETag, observer, and the metadata Orleans hands its writes.
     /// </summary>
     private async Task<(LedgerStateStorage<WalletState> Storage, string ETag, CommittedBalances Observer, TransactionalStateMetaData Metadata)>
         ConfirmedWithoutAWrite()
     {
         var observer = new CommittedBalances();
+        var (storage, etag, _, metadata, _, _) = await CreditPreparedAndCommitted(observer);
+
+        Assert.Equal(etag, await storage.Store(etag, metadata, null, 2, null));
+        return (storage, etag, observer, metadata);
+    }
+
+    /// <summary>
+    /// Wallet w1 with a balance of 100 committed and a credit to 341 prepared for t, which wallet m manages and has
+    /// committed (keeping it as committed): w1's storage, ETag, t, the metadata Orleans hands w1's writes, and m's storage
+    /// and ETag.
+    /// </summary>
+    private async Task<(LedgerStateStorage<WalletState> Storage, string ETag, Guid T, TransactionalStateMetaData Metadata,
+        LedgerStateStorage<WalletState> Manager, string ManagerETag)> CreditPreparedAndCommitted(CommittedBalances observer)
+    {
         var storage = Storage(observer);
         await storage.Load();
         var metadata = Metadata();
@@ -359,10 +366,8 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         var t = Guid.NewGuid();
         etag = await storage.Store(etag, metadata, [Prepared(2, 341, t)], null, null);
         var manager = await Manager();
-        await manager.Store(null, Metadata(t), [Prepared(1, 900, t)], 1, null);
-
-        Assert.Equal(etag, await storage.Store(etag, metadata, null, 2, null));
-        return (storage, etag, observer, metadata);
+        var managerETag = await manager.Store(null, Metadata(t), [Prepared(1, 900, t)], 1, null);
+        return (storage, etag, t, metadata, manager, managerETag);
     }
 
     [Fact]
