@@ -253,10 +253,14 @@ internal sealed class LedgerStateStorage<TState>(
     /// next activation neither confirms its last transactions again (activating their other wallets to acknowledge) nor
     /// looks its prepared legs up. What Orleans has put in the metadata since the last write and not stored (a commit
     /// record, a later timestamp) stays out. Best effort: what it cannot write, the next load rebuilds.
+    /// Nothing is written once <paramref name="stopping"/> is canceled: Orleans has given up on this activation (a silo
+    /// stopping ungracefully, or a deactivation past its timeout) and may already have activated the grain elsewhere, whose
+    /// load the write would overtake; the version check keeps it from losing anything, but that activation's next write
+    /// would fail and take its batch's transactions with it.
     /// </summary>
-    public async Task WriteDeferredAsync()
+    public async Task WriteDeferredAsync(CancellationToken stopping)
     {
-        if (!_deferred || _reloadNeeded || _storing)
+        if (!_deferred || _reloadNeeded || _storing || stopping.IsCancellationRequested)
         {
             return;
         }
@@ -378,5 +382,5 @@ internal interface IDeferredWrites
     /// <summary>The grain lifecycle stage to stop at: just below the one where Orleans' transactional state stops its storage work.</summary>
     const int LifecycleStage = GrainLifecycleStage.SetupState - 1;
 
-    Task WriteDeferredAsync();
+    Task WriteDeferredAsync(CancellationToken stopping);
 }

@@ -39,7 +39,7 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
             () => GrainFactory.GetGrain<IOutboxRecoveryGrain>(0).Recover(Id).Ignore());
         // Once the transactional state has stopped writing, what its storage left unwritten goes out.
         GrainContext.ObservableLifecycle.Subscribe(nameof(WalletGrain), IDeferredWrites.LifecycleStage, _ => Task.CompletedTask,
-            _ => GrainContext.GetComponent<IDeferredWrites>()?.WriteDeferredAsync() ?? Task.CompletedTask);
+            stopping => GrainContext.GetComponent<IDeferredWrites>()?.WriteDeferredAsync(stopping) ?? Task.CompletedTask);
     }
 
     private string Id => this.GetPrimaryKeyString();
