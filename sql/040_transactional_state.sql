@@ -22,13 +22,27 @@ CREATE TABLE IF NOT EXISTS tekana_transactional_state (
 ALTER TABLE tekana_transactional_state SET (fillfactor = 70);
 DROP INDEX IF EXISTS tekana_transactional_state_modified;
 
+-- The earliest timestamp of the prepared legs a wallet's row holds (null: none), written with every write: the commit
+-- purge keeps every transaction that may have committed after it (CommitPurger). Not indexed, so that writes stay
+-- heap-only. Rows from before the column, and rows written since by silos that do not set it, hold '-infinity'
+-- ("unknown"), which stops the purge until the purge has read the row's prepared legs from its payload.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_name = 'tekana_transactional_state' AND column_name = 'prepared_since') THEN
+        ALTER TABLE tekana_transactional_state ADD COLUMN prepared_since timestamptz;
+        UPDATE tekana_transactional_state SET prepared_since = '-infinity' WHERE grain_type = 'wallet';
+    END IF;
+END
+$$;
+
 -- The transactions whose commit a wallet wrote, one row each, inserted in the same commit as the commit record. Orleans
 -- keeps a commit record until every participant has acknowledged the commit, then forgets it, and answers a later
 -- question about the transaction with "presumed aborted"; a participant that still holds the transaction prepared
 -- (it missed the confirmation: another activation of it acknowledged one it did not know) would then drop a committed
 -- leg. The storage refuses that abort, and a reload commits such a leg, when the transaction is here
--- (LedgerStateStorage). Rows are kept for good, as the movement records are: a prepared leg can wait in a wallet's row
--- for as long as the wallet stays idle.
+-- (LedgerStateStorage). A prepared leg can wait in a wallet's row for as long as the wallet stays idle, so a row goes
+-- only once no wallet's row holds a leg prepared before it committed, and an hour more (CommitPurger).
 CREATE TABLE IF NOT EXISTS tekana_transaction_commits (
     service_id     text        NOT NULL,
     transaction_id uuid        NOT NULL,
@@ -45,13 +59,13 @@ CREATE TABLE IF NOT EXISTS tekana_transaction_commits (
 -- Every statement here finds its rows by their whole primary key. The function plans each one once per session and
 -- keeps the plan, with sequential scans ruled out, so the plan goes through the key whatever the table's size was when
 -- it was made; one set-based statement planned on every call spent 30 % of its time in the planner.
--- Earlier versions had this function without its last two arguments. Where these scripts update such a database, that
--- form stays, for the silos of the earlier version that run on until they are replaced.
+-- Earlier versions had this function without its last argument (see below), or without its last three. Where these
+-- scripts update such a database, the form without its last three stays, for silos of that version still running.
 CREATE OR REPLACE FUNCTION tekana_group_commit(
     p_service text, p_types text[], p_keys text[], p_names text[], p_versions bigint[], p_payloads bytea[],
     p_record_type text, p_record_state text, p_record_types text[],
     p_record_owners bigint[], p_record_ids text[], p_record_payloads bytea[],
-    p_commit_owners bigint[], p_commit_ids uuid[])
+    p_commit_owners bigint[], p_commit_ids uuid[], p_prepared_since timestamptz[])
 RETURNS TABLE (write_number bigint, written_version bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -88,13 +102,13 @@ BEGIN
         END IF;
         IF p_versions[i] > 0 THEN
             UPDATE tekana_transactional_state s
-               SET version = s.version + 1, payload = p_payloads[i], modified_at = now()
+               SET version = s.version + 1, payload = p_payloads[i], modified_at = now(), prepared_since = p_prepared_since[i]
              WHERE s.service_id = p_service AND s.grain_type = p_types[i] AND s.grain_key = p_keys[i]
                AND s.state_name = p_names[i] AND s.version = p_versions[i]
             RETURNING s.version INTO v_version;
         ELSE
-            INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload)
-            VALUES (p_service, p_types[i], p_keys[i], p_names[i], 1, p_payloads[i])
+            INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload, prepared_since)
+            VALUES (p_service, p_types[i], p_keys[i], p_names[i], 1, p_payloads[i], p_prepared_since[i])
             ON CONFLICT DO NOTHING
             RETURNING 1 INTO v_version;
         END IF;
@@ -115,4 +129,19 @@ BEGIN
      WHERE c.owner = ANY(v_written)
     ON CONFLICT DO NOTHING;
 END
+$$;
+
+-- The form of the previous version, for its silos while they are replaced: their writes leave the purge a row's
+-- prepared legs unknown.
+CREATE OR REPLACE FUNCTION tekana_group_commit(
+    p_service text, p_types text[], p_keys text[], p_names text[], p_versions bigint[], p_payloads bytea[],
+    p_record_type text, p_record_state text, p_record_types text[],
+    p_record_owners bigint[], p_record_ids text[], p_record_payloads bytea[],
+    p_commit_owners bigint[], p_commit_ids uuid[])
+RETURNS TABLE (write_number bigint, written_version bigint)
+LANGUAGE sql
+AS $$
+    SELECT * FROM tekana_group_commit(p_service, p_types, p_keys, p_names, p_versions, p_payloads,
+        p_record_type, p_record_state, p_record_types, p_record_owners, p_record_ids, p_record_payloads,
+        p_commit_owners, p_commit_ids, array_fill('-infinity'::timestamptz, ARRAY[coalesce(array_length(p_keys, 1), 0)]))
 $$;

@@ -33,6 +33,11 @@ public static class TekanaMetrics
         "was about to drop them: a write that would have was refused) or load (a wallet found them on loading, as after a " +
         "silo stops while their confirmations are on their way).");
 
+    private static readonly Counter<long> CommitsPurgedTotal = Meter.CreateCounter<long>("tekana.ledger.commits_purged", "{transaction}",
+        "Kept committed transactions deleted by the commit purge, once no prepared leg could need them.");
+
+    public static void CommitsPurged(long transactions) => CommitsPurgedTotal.Add(transactions);
+
     public static void BatchRan(int movements) => BatchSize.Record(movements);
 
     public static void KeptCommittedLegs(string at, int legs) => CommittedLegsKept.Add(legs, new KeyValuePair<string, object?>("at", at));

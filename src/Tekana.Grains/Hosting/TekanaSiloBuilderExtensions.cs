@@ -32,6 +32,7 @@ public static class TekanaSiloBuilderExtensions
         var connectionString = string.IsNullOrWhiteSpace(configured) ? null : PostgresConnections.WithDefaults(configured);
         builder.Services.Configure<PasswordHasherOptions>(configuration.GetSection("Security:PasswordHashing"));
         builder.Services.Configure<Transfers.PayeeBatchingOptions>(configuration.GetSection(Transfers.PayeeBatchingOptions.Section));
+        builder.Services.Configure<CommitPurgeOptions>(configuration.GetSection(CommitPurgeOptions.Section));
 
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -176,6 +177,10 @@ public static class TekanaSiloBuilderExtensions
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<ILogger<GroupReader>>()));
         builder.Services.AddSingleton<IStateRows>(sp => new PostgresStateRows(sp.GetRequiredService<GroupReader>(), sp.GetRequiredService<GroupCommitWriter>()));
         builder.AddTekanaLedgerStorage();
+        builder.Services.AddOptions<CommitPurgeOptions>()
+            .Validate(o => o.IsValid(), $"{CommitPurgeOptions.Section}: Interval must be positive and Margin at least a minute.").ValidateOnStart();
+        builder.Services.AddSingleton<CommitPurger>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CommitPurger>());
         foreach (var name in new[] { StorageNames.Ledger, StorageNames.Customers })
         {
             builder.AddAdoNetGrainStorage(name, o =>

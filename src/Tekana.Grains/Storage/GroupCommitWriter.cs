@@ -20,6 +20,12 @@ internal sealed record StateWrite(string GrainType, string GrainKey, string Stat
     /// </summary>
     public IReadOnlyList<Guid> Commits { get; init; } = [];
 
+    /// <summary>
+    /// The earliest timestamp of the prepared legs the row holds once written, null when it holds none: the commit purge
+    /// keeps every transaction that may have committed since (<see cref="CommitPurger"/>).
+    /// </summary>
+    public DateTime? PreparedSince { get; init; }
+
     public override void Fail(Exception failure) => Done.TrySetException(failure);
 
     /// <summary>The failure of a write whose row is no longer at <see cref="ExpectedVersion"/>.</summary>
@@ -54,7 +60,8 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
     // the whole call, and nothing of it is stored.
     private const string Sql = """
         SELECT write_number, written_version FROM tekana_group_commit(@service, @types, @keys, @names, @versions, @payloads,
-            @record_type, @record_state, @record_types, @record_owners, @record_ids, @record_payloads, @commit_owners, @commit_ids)
+            @record_type, @record_state, @record_types, @record_owners, @record_ids, @record_payloads, @commit_owners, @commit_ids,
+            @prepared_since)
         """;
 
     internal Task<long> WriteAsync(StateWrite write)
@@ -106,6 +113,7 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
         var commits = batch.SelectMany((w, i) => w.Commits.Select(t => (Owner: (long)i + 1, Transaction: t))).ToList();
         command.Parameters.Add(new NpgsqlParameter<long[]>("commit_owners", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. commits.Select(c => c.Owner)] });
         command.Parameters.Add(new NpgsqlParameter<Guid[]>("commit_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = [.. commits.Select(c => c.Transaction)] });
+        command.Parameters.Add(new NpgsqlParameter<DateTime?[]>("prepared_since", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = [.. batch.Select(w => w.PreparedSince)] });
         // The statement answers each write by its place in the batch: its new version, or -1 when it carries a record
         // already stored; a write it does not answer (0) was stale.
         var answers = new long[batch.Count];

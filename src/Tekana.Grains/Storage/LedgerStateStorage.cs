@@ -138,11 +138,8 @@ internal sealed class LedgerStateStorage<TState>(
             }
             else
             {
-                _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record))
-                {
-                    Settled = [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))],
-                    Commits = commits,
-                });
+                _version = await rows.WriteAsync(WriteOf(record,
+                    [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))], commits));
                 KeepCommitRecords(metadata);
                 _timeStamp = metadata.TimeStamp;
                 _deferred = false;
@@ -211,7 +208,7 @@ internal sealed class LedgerStateStorage<TState>(
             Metadata = _record.Metadata,
             PendingStates = pending[(last + 1)..],
         };
-        _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record)));
+        _version = await rows.WriteAsync(WriteOf(record));
         _record = record;
         // Common after a silo stops: the manager's confirmations were on their way, and it will still send them.
         TekanaMetrics.KeptCommittedLegs("load", last + 1);
@@ -219,6 +216,19 @@ internal sealed class LedgerStateStorage<TState>(
             $"{_type}/{_key}", last + 1, string.Join(", ", committed));
         return true;
     }
+
+    /// <summary>The write of <paramref name="record"/> over the row as last read or written.</summary>
+    private StateWrite WriteOf(TransactionalStateRecord<TState> record, IReadOnlyList<SettledRecord>? settled = null, IReadOnlyList<Guid>? commits = null) =>
+        new(_type, _key, stateName, _version, serializer.SerializeToArray(record))
+        {
+            Settled = settled ?? [],
+            Commits = commits ?? [],
+            PreparedSince = PreparedSince(record),
+        };
+
+    /// <summary>The earliest timestamp of the record's prepared legs (<see cref="StateWrite.PreparedSince"/>).</summary>
+    internal static DateTime? PreparedSince(TransactionalStateRecord<TState> record) =>
+        record.PendingStates.Count == 0 ? null : DateTime.SpecifyKind(record.PendingStates.Min(p => p.TimeStamp), DateTimeKind.Utc);
 
     private static List<Guid> TransactionsOf(IEnumerable<PendingTransactionState<TState>> prepared) =>
         [.. prepared.Select(IdOf).OfType<Guid>()];
@@ -278,7 +288,7 @@ internal sealed class LedgerStateStorage<TState>(
         };
         try
         {
-            _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record)));
+            _version = await rows.WriteAsync(WriteOf(record));
             _record = record;
             KeepCommitRecords(record.Metadata);
             _deferred = false;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Orleans.Serialization;
 using Orleans.Transactions;
 using Orleans.Transactions.Abstractions;
@@ -140,11 +141,15 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
         // of that record, which followed, were not written.
         var rows = new[] { (await Row(payer)).Record, (await Row(payee)).Record };
         Assert.Single(rows, r => r.Metadata.CommitRecords.Count > 0);
-        Assert.Single(rows, r => r.PendingStates.Count > 0);
+        var held = Assert.Single(rows, r => r.PendingStates.Count > 0);
+        // The row that holds the leg says since when, for the commit purge; the other holds none.
+        var since = new[] { await PreparedSince(payer), await PreparedSince(payee) };
+        Assert.Equal(held.PendingStates[0].TimeStamp.Ticks / 10, Assert.Single(since.OfType<DateTime>()).Ticks / 10);
 
         // The rows are written as the wallets stop: the next activation has nothing to confirm or look up.
         await UntilQuiet(payer, payee);
         Assert.Equal((900L, 100L), (await client.Balance(payer), await client.Balance(payee)));
+        Assert.Equal([null, null], new[] { await PreparedSince(payer), await PreparedSince(payee) });
     }
 
     /// <summary>
@@ -195,6 +200,14 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
         var stored = await Rows.ReadAsync(new StateRead("wallet", wallet, "wallet"));
         Assert.NotNull(stored);
         return (stored.Version, Serializer.Deserialize<TransactionalStateRecord<WalletState>>(stored.Payload)!);
+    }
+
+    private async Task<DateTime?> PreparedSince(string wallet)
+    {
+        await using var database = NpgsqlDataSource.Create(fixture.ConnectionString);
+        await using var command = database.CreateCommand("SELECT prepared_since FROM tekana_transactional_state WHERE grain_type = 'wallet' AND grain_key = @key");
+        command.Parameters.AddWithValue("key", wallet);
+        return await command.ExecuteScalarAsync() is DateTime at ? at : null;
     }
 
     private WalletState Copy(WalletState state) => Serializer.Deserialize<WalletState>(Serializer.SerializeToArray(state))!;
