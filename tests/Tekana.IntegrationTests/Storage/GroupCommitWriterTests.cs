@@ -179,7 +179,7 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
     public async Task The_group_commit_functions_plans_made_on_an_empty_table_look_up_every_row_by_its_whole_key()
     {
         // The function plans each statement once per session and keeps the plan, sequential scans ruled out.
-        await using var command = _database.CreateCommand("SELECT proconfig FROM pg_proc WHERE proname = 'tekana_group_commit'");
+        await using var command = _database.CreateCommand("SELECT proconfig FROM pg_proc WHERE proname = 'tekana_group_commit' AND pronargs = 15");
         Assert.Equal(["plan_cache_mode=force_generic_plan", "enable_seqscan=off"], (string[])(await command.ExecuteScalarAsync())!);
 
         // One session plans its statements on the empty table, then runs them again once the table holds 20,000 rows
@@ -219,7 +219,7 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
     private static async Task GroupCommit(NpgsqlConnection session, string wallet, string record)
     {
         await using var call = new NpgsqlCommand(
-            "SELECT * FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY[$1], ARRAY['wallet'], ARRAY[$2::bigint], ARRAY['\\x01'::bytea], $3, $4, $5, ARRAY[1::bigint], ARRAY[$6], ARRAY['\\x02'::bytea], ARRAY[1::bigint], ARRAY[gen_random_uuid()])",
+            "SELECT * FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY[$1], ARRAY['wallet'], ARRAY[$2::bigint], ARRAY['\\x01'::bytea], $3, $4, $5, ARRAY[1::bigint], ARRAY[$6], ARRAY['\\x02'::bytea], ARRAY[1::bigint], ARRAY[gen_random_uuid()], ARRAY[NULL::timestamptz])",
             session);
         call.Parameters.Add(new NpgsqlParameter<string> { TypedValue = wallet });
         call.Parameters.Add(new NpgsqlParameter<long> { TypedValue = wallet == "first" ? 0 : 1 });
