@@ -54,6 +54,9 @@ public sealed class CommitPurger(
 {
     private const int Chunk = 10_000;
 
+    /// <summary>The grain type of the only grains with transactional state (<see cref="WalletGrain"/>'s, by Orleans' naming).</summary>
+    private const string WalletGrainType = "wallet";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.Interval, clock);
@@ -194,6 +197,4 @@ public sealed class CommitPurger(
         }
         return learned;
     }
-
-    private const string WalletGrainType = "wallet";
 }
