@@ -22,19 +22,12 @@ CREATE TABLE IF NOT EXISTS tekana_transactional_state (
 ALTER TABLE tekana_transactional_state SET (fillfactor = 70);
 DROP INDEX IF EXISTS tekana_transactional_state_modified;
 
--- The earliest timestamp of the prepared legs a wallet's row holds (null: none), written with every write: the commit
--- purge keeps every transaction that may have committed after it (CommitPurger). Not indexed, so that writes stay
--- heap-only. Rows from before the column, and rows written since by silos that do not set it, hold '-infinity'
--- ("unknown"), which stops the purge until the purge has read the row's prepared legs from its payload.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                    WHERE table_name = 'tekana_transactional_state' AND column_name = 'prepared_since') THEN
-        ALTER TABLE tekana_transactional_state ADD COLUMN prepared_since timestamptz;
-        UPDATE tekana_transactional_state SET prepared_since = '-infinity' WHERE grain_type = 'wallet';
-    END IF;
-END
-$$;
+-- Since when a wallet's row holds prepared legs, in the database's time: at or before the write that first stored each
+-- leg it holds (null: it holds none). A transaction commits only after each of its legs was stored, so the commit purge
+-- keeps every transaction that committed after the earliest of these (CommitPurger). Not indexed, so that writes stay
+-- heap-only. '-infinity' is "unknown" (rows from before the column, and rows written since by silos of the previous
+-- version): the purge stops until it has read such a row's legs from its payload, or the wallet has written it again.
+ALTER TABLE tekana_transactional_state ADD COLUMN IF NOT EXISTS prepared_since timestamptz DEFAULT '-infinity';
 
 -- The transactions whose commit a wallet wrote, one row each, inserted in the same commit as the commit record. Orleans
 -- keeps a commit record until every participant has acknowledged the commit, then forgets it, and answers a later
@@ -42,13 +35,16 @@ $$;
 -- (it missed the confirmation: another activation of it acknowledged one it did not know) would then drop a committed
 -- leg. The storage refuses that abort, and a reload commits such a leg, when the transaction is here
 -- (LedgerStateStorage). A prepared leg can wait in a wallet's row for as long as the wallet stays idle, so a row goes
--- only once no wallet's row holds a leg prepared before it committed, and an hour more (CommitPurger).
+-- only once it committed, by a margin, before every leg the wallets' rows hold was stored (prepared_since, CommitPurger).
 CREATE TABLE IF NOT EXISTS tekana_transaction_commits (
     service_id     text        NOT NULL,
     transaction_id uuid        NOT NULL,
     committed_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (service_id, transaction_id)
 );
+-- For the purge, which deletes by age: rows are inserted in commit order, so a block range index finds the old ones at
+-- almost no cost to each insert.
+CREATE INDEX IF NOT EXISTS tekana_transaction_commits_committed ON tekana_transaction_commits USING brin (committed_at);
 
 -- Group commit: the writes of many grains and the movement records they carry, in one call and one commit. Each write
 -- is answered by its place in the arrays: its new version, -1 when a record it carries is already stored (the write
@@ -59,13 +55,12 @@ CREATE TABLE IF NOT EXISTS tekana_transaction_commits (
 -- Every statement here finds its rows by their whole primary key. The function plans each one once per session and
 -- keeps the plan, with sequential scans ruled out, so the plan goes through the key whatever the table's size was when
 -- it was made; one set-based statement planned on every call spent 30 % of its time in the planner.
--- Earlier versions had this function without its last argument (see below), or without its last three. Where these
--- scripts update such a database, the form without its last three stays, for silos of that version still running.
+-- Earlier versions had this function without its last argument, or without its last three (see below).
 CREATE OR REPLACE FUNCTION tekana_group_commit(
     p_service text, p_types text[], p_keys text[], p_names text[], p_versions bigint[], p_payloads bytea[],
     p_record_type text, p_record_state text, p_record_types text[],
     p_record_owners bigint[], p_record_ids text[], p_record_payloads bytea[],
-    p_commit_owners bigint[], p_commit_ids uuid[], p_prepared_since timestamptz[])
+    p_commit_owners bigint[], p_commit_ids uuid[], p_prepared smallint[])
 RETURNS TABLE (write_number bigint, written_version bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -102,13 +97,18 @@ BEGIN
         END IF;
         IF p_versions[i] > 0 THEN
             UPDATE tekana_transactional_state s
-               SET version = s.version + 1, payload = p_payloads[i], modified_at = now(), prepared_since = p_prepared_since[i]
+               SET version = s.version + 1, payload = p_payloads[i], modified_at = now(),
+                   -- p_prepared: 0 the row holds no prepared leg, 1 each it holds is first stored now, 2 it held one before
+                   -- (the time stays), 3 unknown.
+                   prepared_since = CASE p_prepared[i] WHEN 0 THEN NULL WHEN 1 THEN now()
+                                    WHEN 2 THEN coalesce(s.prepared_since, '-infinity') ELSE '-infinity' END
              WHERE s.service_id = p_service AND s.grain_type = p_types[i] AND s.grain_key = p_keys[i]
                AND s.state_name = p_names[i] AND s.version = p_versions[i]
             RETURNING s.version INTO v_version;
         ELSE
             INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload, prepared_since)
-            VALUES (p_service, p_types[i], p_keys[i], p_names[i], 1, p_payloads[i], p_prepared_since[i])
+            VALUES (p_service, p_types[i], p_keys[i], p_names[i], 1, p_payloads[i],
+                    CASE p_prepared[i] WHEN 0 THEN NULL WHEN 1 THEN now() ELSE '-infinity' END)
             ON CONFLICT DO NOTHING
             RETURNING 1 INTO v_version;
         END IF;
@@ -131,8 +131,8 @@ BEGIN
 END
 $$;
 
--- The form of the previous version, for its silos while they are replaced: their writes leave the purge a row's
--- prepared legs unknown.
+-- The forms of earlier versions, for their silos while they are replaced: their writes leave the purge a row's prepared
+-- legs unknown. (The oldest keeps no committed transactions; see the README on mixing versions.)
 CREATE OR REPLACE FUNCTION tekana_group_commit(
     p_service text, p_types text[], p_keys text[], p_names text[], p_versions bigint[], p_payloads bytea[],
     p_record_type text, p_record_state text, p_record_types text[],
@@ -143,5 +143,17 @@ LANGUAGE sql
 AS $$
     SELECT * FROM tekana_group_commit(p_service, p_types, p_keys, p_names, p_versions, p_payloads,
         p_record_type, p_record_state, p_record_types, p_record_owners, p_record_ids, p_record_payloads,
-        p_commit_owners, p_commit_ids, array_fill('-infinity'::timestamptz, ARRAY[coalesce(array_length(p_keys, 1), 0)]))
+        p_commit_owners, p_commit_ids, array_fill(3::smallint, ARRAY[coalesce(array_length(p_keys, 1), 0)]))
+$$;
+
+CREATE OR REPLACE FUNCTION tekana_group_commit(
+    p_service text, p_types text[], p_keys text[], p_names text[], p_versions bigint[], p_payloads bytea[],
+    p_record_type text, p_record_state text, p_record_types text[],
+    p_record_owners bigint[], p_record_ids text[], p_record_payloads bytea[])
+RETURNS TABLE (write_number bigint, written_version bigint)
+LANGUAGE sql
+AS $$
+    SELECT * FROM tekana_group_commit(p_service, p_types, p_keys, p_names, p_versions, p_payloads,
+        p_record_type, p_record_state, p_record_types, p_record_owners, p_record_ids, p_record_payloads,
+        '{}', '{}', array_fill(3::smallint, ARRAY[coalesce(array_length(p_keys, 1), 0)]))
 $$;

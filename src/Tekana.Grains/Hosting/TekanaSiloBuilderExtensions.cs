@@ -178,7 +178,7 @@ public static class TekanaSiloBuilderExtensions
         builder.Services.AddSingleton<IStateRows>(sp => new PostgresStateRows(sp.GetRequiredService<GroupReader>(), sp.GetRequiredService<GroupCommitWriter>()));
         builder.AddTekanaLedgerStorage();
         builder.Services.AddOptions<CommitPurgeOptions>()
-            .Validate(o => o.IsValid(), $"{CommitPurgeOptions.Section}: Interval must be positive and Margin at least a minute.").ValidateOnStart();
+            .Validate(o => o.IsValid(), $"{CommitPurgeOptions.Section}: Interval must be positive and at most 49 days, Margin at least a minute.").ValidateOnStart();
         builder.Services.AddSingleton<CommitPurger>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CommitPurger>());
         foreach (var name in new[] { StorageNames.Ledger, StorageNames.Customers })

@@ -21,10 +21,10 @@ internal sealed record StateWrite(string GrainType, string GrainKey, string Stat
     public IReadOnlyList<Guid> Commits { get; init; } = [];
 
     /// <summary>
-    /// The earliest timestamp of the prepared legs the row holds once written, null when it holds none: the commit purge
-    /// keeps every transaction that may have committed since (<see cref="CommitPurger"/>).
+    /// Whether the prepared legs the row holds once written are new to it: the row keeps since when it holds prepared legs,
+    /// in the database's time, for the commit purge (<see cref="CommitPurger"/>). Unknown unless the writer says.
     /// </summary>
-    public DateTime? PreparedSince { get; init; }
+    public PreparedLegs Prepared { get; init; } = PreparedLegs.Unknown;
 
     public override void Fail(Exception failure) => Done.TrySetException(failure);
 
@@ -35,6 +35,22 @@ internal sealed record StateWrite(string GrainType, string GrainKey, string Stat
     /// <summary>The failure of a write carrying a movement record that is already stored.</summary>
     public InconsistentStateException AlreadyRecorded(Exception? cause = null) =>
         new($"A movement settled by {GrainType}/{GrainKey} is already recorded.", cause);
+}
+
+/// <summary>What a write tells its row of the prepared legs it holds once written (the row's <c>prepared_since</c>).</summary>
+internal enum PreparedLegs : short
+{
+    /// <summary>None: the row holds no prepared leg.</summary>
+    None = 0,
+
+    /// <summary>Every leg it holds is stored by this write for the first time: since now.</summary>
+    AllNew = 1,
+
+    /// <summary>It held one of them before this write: since when it did, unchanged.</summary>
+    SomeHeldBefore = 2,
+
+    /// <summary>Not known: the purge learns it from the row, or waits for the wallet's next write.</summary>
+    Unknown = 3,
 }
 
 /// <summary>A movement's record, stored under <see cref="MovementRecords.GrainType"/> with its id as key.</summary>
@@ -61,7 +77,7 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
     private const string Sql = """
         SELECT write_number, written_version FROM tekana_group_commit(@service, @types, @keys, @names, @versions, @payloads,
             @record_type, @record_state, @record_types, @record_owners, @record_ids, @record_payloads, @commit_owners, @commit_ids,
-            @prepared_since)
+            @prepared)
         """;
 
     internal Task<long> WriteAsync(StateWrite write)
@@ -113,7 +129,7 @@ internal sealed class GroupCommitWriter(NpgsqlDataSource database, string servic
         var commits = batch.SelectMany((w, i) => w.Commits.Select(t => (Owner: (long)i + 1, Transaction: t))).ToList();
         command.Parameters.Add(new NpgsqlParameter<long[]>("commit_owners", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. commits.Select(c => c.Owner)] });
         command.Parameters.Add(new NpgsqlParameter<Guid[]>("commit_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = [.. commits.Select(c => c.Transaction)] });
-        command.Parameters.Add(new NpgsqlParameter<DateTime?[]>("prepared_since", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = [.. batch.Select(w => w.PreparedSince)] });
+        command.Parameters.Add(new NpgsqlParameter<short[]>("prepared", NpgsqlDbType.Array | NpgsqlDbType.Smallint) { TypedValue = [.. batch.Select(w => (short)w.Prepared)] });
         // The statement answers each write by its place in the batch: its new version, or -1 when it carries a record
         // already stored; a write it does not answer (0) was stale.
         var answers = new long[batch.Count];

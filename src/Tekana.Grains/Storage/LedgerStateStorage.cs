@@ -62,6 +62,9 @@ internal sealed class LedgerStateStorage<TState>(
     /// </summary>
     private readonly HashSet<Guid> _commitRecords = [];
 
+    /// <summary>The transactions whose prepared legs the row holds (they may have committed in memory since).</summary>
+    private readonly HashSet<string> _storedLegs = [];
+
     /// <summary>The metadata's timestamp as the row holds it; a copy, for the same reason.</summary>
     private DateTime _timeStamp;
 
@@ -98,6 +101,7 @@ internal sealed class LedgerStateStorage<TState>(
             _version = 0;
             _record = new();
         }
+        HoldLegsOf(_record);
         var recovered = await CommitPreparedLegsOfCommittedTransactions();
         KeepCommitRecords(_record.Metadata);
         _timeStamp = _record.Metadata.TimeStamp;
@@ -138,8 +142,7 @@ internal sealed class LedgerStateStorage<TState>(
             }
             else
             {
-                _version = await rows.WriteAsync(WriteOf(record,
-                    [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))], commits));
+                await WriteRowAsync(record, [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))], commits);
                 KeepCommitRecords(metadata);
                 _timeStamp = metadata.TimeStamp;
                 _deferred = false;
@@ -208,7 +211,7 @@ internal sealed class LedgerStateStorage<TState>(
             Metadata = _record.Metadata,
             PendingStates = pending[(last + 1)..],
         };
-        _version = await rows.WriteAsync(WriteOf(record));
+        await WriteRowAsync(record);
         _record = record;
         // Common after a silo stops: the manager's confirmations were on their way, and it will still send them.
         TekanaMetrics.KeptCommittedLegs("load", last + 1);
@@ -217,18 +220,33 @@ internal sealed class LedgerStateStorage<TState>(
         return true;
     }
 
-    /// <summary>The write of <paramref name="record"/> over the row as last read or written.</summary>
-    private StateWrite WriteOf(TransactionalStateRecord<TState> record, IReadOnlyList<SettledRecord>? settled = null, IReadOnlyList<Guid>? commits = null) =>
-        new(_type, _key, stateName, _version, serializer.SerializeToArray(record))
+    /// <summary>
+    /// Writes <paramref name="record"/> over the row as last read or written, telling the row whether the prepared legs it
+    /// will hold are new to it (<see cref="StateWrite.Prepared"/>).
+    /// </summary>
+    private async Task WriteRowAsync(TransactionalStateRecord<TState> record, IReadOnlyList<SettledRecord>? settled = null, IReadOnlyList<Guid>? commits = null)
+    {
+        var legs = record.PendingStates;
+        _version = await rows.WriteAsync(new StateWrite(_type, _key, stateName, _version, serializer.SerializeToArray(record))
         {
             Settled = settled ?? [],
             Commits = commits ?? [],
-            PreparedSince = PreparedSince(record),
-        };
+            Prepared = legs.Count == 0 ? PreparedLegs.None
+                : legs.Exists(p => _storedLegs.Contains(p.TransactionId)) ? PreparedLegs.SomeHeldBefore
+                : PreparedLegs.AllNew,
+        });
+        HoldLegsOf(record);
+    }
 
-    /// <summary>The earliest timestamp of the record's prepared legs (<see cref="StateWrite.PreparedSince"/>).</summary>
-    internal static DateTime? PreparedSince(TransactionalStateRecord<TState> record) =>
-        record.PendingStates.Count == 0 ? null : DateTime.SpecifyKind(record.PendingStates.Min(p => p.TimeStamp), DateTimeKind.Utc);
+    /// <summary>Notes the prepared legs the row holds: those of <paramref name="record"/>, just read or written.</summary>
+    private void HoldLegsOf(TransactionalStateRecord<TState> record)
+    {
+        _storedLegs.Clear();
+        foreach (var leg in record.PendingStates)
+        {
+            _storedLegs.Add(leg.TransactionId);
+        }
+    }
 
     private static List<Guid> TransactionsOf(IEnumerable<PendingTransactionState<TState>> prepared) =>
         [.. prepared.Select(IdOf).OfType<Guid>()];
@@ -288,7 +306,7 @@ internal sealed class LedgerStateStorage<TState>(
         };
         try
         {
-            _version = await rows.WriteAsync(WriteOf(record));
+            await WriteRowAsync(record);
             _record = record;
             KeepCommitRecords(record.Metadata);
             _deferred = false;

@@ -18,7 +18,7 @@ namespace Tekana.IntegrationTests.Storage;
 [Collection(ClusterCollection.Name)]
 public sealed class CommitPurgeTests(ClusterFixture fixture) : IAsyncLifetime
 {
-    private static readonly TimeSpan Margin = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan Margin = TimeSpan.FromHours(1);
 
     private readonly IServiceProvider _silo = fixture.Cluster.GetActiveSilos().First().ServiceProvider;
     private NpgsqlDataSource _database = null!;
@@ -43,56 +43,104 @@ public sealed class CommitPurgeTests(ClusterFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_kept_transaction_goes_once_no_row_holds_a_leg_prepared_before_it()
+    public async Task A_row_keeps_since_when_it_holds_prepared_legs_in_the_databases_time()
     {
-        // Wallet a holds a leg prepared two hours ago; m committed t1 three hours ago, t2 90 minutes ago, t3 now.
-        var (t1, t2, t3) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
-        await _writer.WriteAsync(new StateWrite("wallet", "a", "wallet", 0, [1]) { PreparedSince = DateTime.UtcNow.AddHours(-2) });
-        await _writer.WriteAsync(new StateWrite("wallet", "m", "wallet", 0, [1]) { Commits = [t1, t2, t3] });
-        await CommittedAgo(t1, TimeSpan.FromHours(3));
-        await CommittedAgo(t2, TimeSpan.FromMinutes(90));
+        await Write("a", PreparedLegs.AllNew);
+        var first = await PreparedSince("a");
+        Assert.InRange(first!.Value, DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(1));
+        await SinceAgo("a", TimeSpan.FromHours(2));
+        var twoHoursAgo = await PreparedSince("a");
 
-        // t2 may hold a's leg; t1 committed before it was prepared.
-        Assert.Equal(1, await _purger.PurgeAsync(CancellationToken.None));
-        Assert.Equal([t2, t3], await Kept());
-
-        // a's leg commits: only the margin keeps t3.
-        await _writer.WriteAsync(new StateWrite("wallet", "a", "wallet", 1, [2]));
-        Assert.Equal(1, await _purger.PurgeAsync(CancellationToken.None));
-        Assert.Equal([t3], await Kept());
-        Assert.Equal(0, await _purger.PurgeAsync(CancellationToken.None));
+        // A write that keeps a leg the row held keeps the time; one whose legs are all new, or that holds none, does not.
+        await Write("a", PreparedLegs.SomeHeldBefore);
+        Assert.Equal(twoHoursAgo, await PreparedSince("a"));
+        await Write("a", PreparedLegs.AllNew);
+        Assert.True(await PreparedSince("a") > twoHoursAgo);
+        await Write("a", PreparedLegs.None);
+        Assert.Null(await PreparedSince("a"));
+        // A row that says it holds none and is then said to keep a leg it held is not believed.
+        await Write("a", PreparedLegs.SomeHeldBefore);
+        Assert.Equal(DateTime.MinValue, await PreparedSince("a"));
+        await Write("a", PreparedLegs.Unknown);
+        Assert.Equal(DateTime.MinValue, await PreparedSince("a"));
     }
 
     [Fact]
-    public async Task A_row_whose_prepared_legs_are_unknown_stops_the_purge_until_the_purge_reads_them()
+    public async Task A_kept_transaction_goes_once_it_committed_a_margin_before_every_leg_held_was_stored()
     {
-        // A silo of the previous version writes wallet b, holding a leg prepared two hours ago, through the function's
-        // earlier form, which does not know the column.
-        var prepared = DateTime.UtcNow.AddHours(-2);
+        // Wallet a has held a leg for 30 minutes; m committed t1 two hours ago, t2 75 minutes ago, t3 now.
+        var (t1, t2, t3) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Write("a", PreparedLegs.AllNew);
+        await SinceAgo("a", TimeSpan.FromMinutes(30));
+        await _writer.WriteAsync(new StateWrite("wallet", "m", "wallet", 0, [1]) { Commits = [t1, t2, t3], Prepared = PreparedLegs.None });
+        await CommittedAgo(t1, TimeSpan.FromHours(2));
+        await CommittedAgo(t2, TimeSpan.FromMinutes(75));
+
+        // t2 committed less than the margin before a's leg was stored.
+        Assert.Equal((1L, 0, 0), await _purger.PurgeAsync(CancellationToken.None));
+        Assert.Equal([t2, t3], await Kept());
+
+        // a's leg settles: only the margin before now keeps t3.
+        await Write("a", PreparedLegs.None);
+        Assert.Equal((1L, 0, 0), await _purger.PurgeAsync(CancellationToken.None));
+        Assert.Equal([t3], await Kept());
+    }
+
+    [Fact]
+    public async Task A_row_whose_legs_are_unknown_holds_the_purge_back_until_it_is_read_or_its_wallet_writes_it()
+    {
+        // Silos of the previous version write two wallets through the function's earlier form, which does not know the
+        // column: one that holds no leg, one (a real wallet of the cluster) that holds one.
+        var (_, held) = await fixture.Client.RegisterAsync();
+        await WriteThroughEarlierForm("empty", new TransactionalStateRecord<WalletState>());
         var record = new TransactionalStateRecord<WalletState>();
         record.PendingStates.Add(new PendingTransactionState<WalletState>
         {
-            SequenceId = 1, TransactionId = Guid.NewGuid().ToString(), TimeStamp = prepared, State = new WalletState { Balance = 5 },
+            SequenceId = 1, TransactionId = Guid.NewGuid().ToString(), TimeStamp = DateTime.UtcNow, State = new WalletState { Balance = 5 },
         });
-        await using (var command = _database.CreateCommand(
-            """
-            SELECT written_version FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY['b'], ARRAY['wallet'], ARRAY[0::bigint],
-                ARRAY[@payload], 'movement', 'record', ARRAY['movement'], '{}', '{}', '{}', '{}', '{}')
-            """))
-        {
-            command.Parameters.AddWithValue("payload", Serializer.SerializeToArray(record));
-            Assert.Equal(1L, await command.ExecuteScalarAsync());
-        }
-        Assert.Equal(DateTime.MinValue, await PreparedSince("b"));
-        var (t1, t2) = (Guid.NewGuid(), Guid.NewGuid());
-        await _writer.WriteAsync(new StateWrite("wallet", "m", "wallet", 0, [1]) { Commits = [t1, t2] });
+        await WriteThroughEarlierForm(held, record);
+        Assert.Equal([DateTime.MinValue, DateTime.MinValue], new[] { await PreparedSince("empty"), await PreparedSince(held) });
+        var t1 = Guid.NewGuid();
+        await _writer.WriteAsync(new StateWrite("wallet", "m", "wallet", 0, [1]) { Commits = [t1], Prepared = PreparedLegs.None });
         await CommittedAgo(t1, TimeSpan.FromHours(3));
-        await CommittedAgo(t2, TimeSpan.FromMinutes(90));
 
-        // The purge reads b's leg from its payload, and keeps what it may need.
-        Assert.Equal(1, await _purger.PurgeAsync(CancellationToken.None));
-        Assert.Equal([t2], await Kept());
-        Assert.Equal(prepared.Ticks / 10, (await PreparedSince("b"))!.Value.Ticks / 10);
+        // The purge reads both: the first holds nothing, the second's wallet is woken to settle its leg.
+        Assert.Equal((0L, 1, 1), await _purger.PurgeAsync(CancellationToken.None));
+        Assert.Null(await PreparedSince("empty"));
+        Assert.Equal([t1], await Kept());
+
+        // The wallet's next write says what it holds: then t1 goes.
+        await _writer.WriteAsync(new StateWrite("wallet", held, "wallet", 1, [2]) { Prepared = PreparedLegs.None });
+        Assert.Equal((1L, 0, 0), await _purger.PurgeAsync(CancellationToken.None));
+        Assert.Empty(await Kept());
+    }
+
+    private async Task Write(string wallet, PreparedLegs prepared)
+    {
+        await using var command = _database.CreateCommand("SELECT coalesce(max(version), 0) FROM tekana_transactional_state WHERE grain_key = @key");
+        command.Parameters.AddWithValue("key", wallet);
+        var version = (long)(await command.ExecuteScalarAsync())!;
+        await _writer.WriteAsync(new StateWrite("wallet", wallet, "wallet", version, [1]) { Prepared = prepared });
+    }
+
+    private async Task WriteThroughEarlierForm(string wallet, TransactionalStateRecord<WalletState> record)
+    {
+        await using var command = _database.CreateCommand(
+            """
+            SELECT written_version FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY[@key], ARRAY['wallet'], ARRAY[0::bigint],
+                ARRAY[@payload], 'movement', 'record', ARRAY['movement'], '{}', '{}', '{}', '{}', '{}')
+            """);
+        command.Parameters.AddWithValue("key", wallet);
+        command.Parameters.AddWithValue("payload", Serializer.SerializeToArray(record));
+        Assert.Equal(1L, await command.ExecuteScalarAsync());
+    }
+
+    private async Task SinceAgo(string wallet, TimeSpan ago)
+    {
+        await using var command = _database.CreateCommand("UPDATE tekana_transactional_state SET prepared_since = now() - @ago WHERE grain_key = @key");
+        command.Parameters.AddWithValue("ago", ago);
+        command.Parameters.AddWithValue("key", wallet);
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
     }
 
     private async Task CommittedAgo(Guid transaction, TimeSpan ago)

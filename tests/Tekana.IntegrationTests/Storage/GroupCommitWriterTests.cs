@@ -219,7 +219,7 @@ public sealed class GroupCommitWriterTests : IAsyncLifetime
     private static async Task GroupCommit(NpgsqlConnection session, string wallet, string record)
     {
         await using var call = new NpgsqlCommand(
-            "SELECT * FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY[$1], ARRAY['wallet'], ARRAY[$2::bigint], ARRAY['\\x01'::bytea], $3, $4, $5, ARRAY[1::bigint], ARRAY[$6], ARRAY['\\x02'::bytea], ARRAY[1::bigint], ARRAY[gen_random_uuid()], ARRAY[NULL::timestamptz])",
+            "SELECT * FROM tekana_group_commit('service', ARRAY['wallet'], ARRAY[$1], ARRAY['wallet'], ARRAY[$2::bigint], ARRAY['\\x01'::bytea], $3, $4, $5, ARRAY[1::bigint], ARRAY[$6], ARRAY['\\x02'::bytea], ARRAY[1::bigint], ARRAY[gen_random_uuid()], ARRAY[1::smallint])",
             session);
         call.Parameters.Add(new NpgsqlParameter<string> { TypedValue = wallet });
         call.Parameters.Add(new NpgsqlParameter<long> { TypedValue = wallet == "first" ? 0 : 1 });

@@ -396,6 +396,25 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Each_write_tells_its_row_whether_the_prepared_legs_it_holds_are_new_to_it()
+    {
+        var storage = Storage();
+        await storage.Load();
+
+        var etag = await storage.Store(null, Metadata(), [Prepared(1, 100)], null, null);
+        etag = await storage.Store(etag, Metadata(), [Prepared(2, 200)], null, null);
+        etag = await storage.Store(etag, Metadata(), null, 2, null);
+        await storage.Store(etag, Metadata(), [Prepared(3, 300)], null, null);
+
+        Assert.Equal([PreparedLegs.AllNew, PreparedLegs.SomeHeldBefore, PreparedLegs.None, PreparedLegs.AllNew], _rows.Prepared);
+        // A load knows what the row holds: the leg it finds is not new to the row.
+        var reloaded = Storage();
+        var loaded = await reloaded.Load();
+        await reloaded.Store(loaded.ETag, loaded.Metadata, [Prepared(4, 400)], null, null);
+        Assert.Equal(PreparedLegs.SomeHeldBefore, _rows.Prepared[^1]);
+    }
+
+    [Fact]
     public async Task A_write_that_forgets_a_commit_record_and_moves_the_timestamp_on_is_made()
     {
         var (manager, t, metadata, etag) = await Committed();
@@ -490,6 +509,9 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         /// <summary>The transactions each write that reached the rows named as committed, in order.</summary>
         public List<Guid[]> Commits { get; } = [];
 
+        /// <summary>What each write that reached the rows told of the prepared legs its row holds, in order.</summary>
+        public List<PreparedLegs> Prepared { get; } = [];
+
         public Task<StoredState?> ReadAsync(StateRead read) => Down ? Task.FromException<StoredState?>(Away()) : _rows.ReadAsync(read);
 
         public async Task<long> WriteAsync(StateWrite write)
@@ -499,6 +521,7 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
                 throw Away();
             }
             Commits.Add([.. write.Commits]);
+            Prepared.Add(write.Prepared);
             var version = await _rows.WriteAsync(write);
             return LoseAnswers ? throw Away() : version;
         }
