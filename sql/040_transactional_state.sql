@@ -43,8 +43,8 @@ CREATE TABLE IF NOT EXISTS tekana_transaction_commits (
     PRIMARY KEY (service_id, transaction_id)
 );
 -- For the purge, which deletes by age: rows are inserted in commit order, so a block range index finds the old ones at
--- almost no cost to each insert.
-CREATE INDEX IF NOT EXISTS tekana_transaction_commits_committed ON tekana_transaction_commits USING brin (committed_at);
+-- almost no cost to each insert. Built without blocking the commits that insert rows meanwhile.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS tekana_transaction_commits_committed ON tekana_transaction_commits USING brin (committed_at);
 
 -- Group commit: the writes of many grains and the movement records they carry, in one call and one commit. Each write
 -- is answered by its place in the arrays: its new version, -1 when a record it carries is already stored (the write
