@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Serialization;
 using Orleans.Transactions;
@@ -109,7 +110,11 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
         debited.Sequence++;
         record.CommittedState = debited;
         record.CommittedSequenceId++;
-        await Rows.WriteAsync(new StateWrite("wallet", payer, "wallet", version, Serializer.SerializeToArray(record)) { Commits = [t] });
+        await Rows.WriteAsync(new StateWrite("wallet", payer, "wallet", version, Serializer.SerializeToArray(record))
+        {
+            Commits = [t],
+            Prepared = record.PendingStates.Count == 0 ? PreparedLegs.None : PreparedLegs.SomeHeldBefore,
+        });
     }
 
     /// <summary>Rewrites the payee's row as t's prepare leaves it: a credit of 241 prepared, managed by <paramref name="manager"/>.</summary>
@@ -127,7 +132,10 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
             TransactionManager = new ParticipantId("wallet", (GrainReference)manager, ParticipantId.Role.Resource | ParticipantId.Role.Manager),
             State = credited,
         });
-        await Rows.WriteAsync(new StateWrite("wallet", payee, "wallet", version, Serializer.SerializeToArray(record)));
+        await Rows.WriteAsync(new StateWrite("wallet", payee, "wallet", version, Serializer.SerializeToArray(record))
+        {
+            Prepared = record.PendingStates.Count == 1 ? PreparedLegs.AllNew : PreparedLegs.SomeHeldBefore,
+        });
     }
 
     [Fact]
@@ -151,6 +159,43 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
         await UntilQuiet(payer, payee);
         Assert.Equal((900L, 100L), (await client.Balance(payer), await client.Balance(payee)));
         Assert.Equal([null, null], new[] { await PreparedSince(payer), await PreparedSince(payee) });
+    }
+
+    [Fact]
+    public async Task A_wallet_that_holds_a_leg_past_the_margin_is_woken_to_settle_it_and_only_then_is_its_transaction_purged()
+    {
+        var (payer, payee) = await PaidOnce();
+
+        // t moves 241 from the payer, which committed it three hours ago; the payee has held its credit since just
+        // before, its silo gone, and nobody has called it since.
+        var t = Guid.NewGuid();
+        await CommitDebit(payer, t);
+        await PrepareCredit(payee, t, DateTime.UtcNow, Grains.GetGrain<IWalletGrain>(payer));
+        await DeactivateIdleGrains();
+        await Sql("UPDATE tekana_transactional_state SET prepared_since = now() - interval '3 hours' WHERE grain_type = 'wallet' AND grain_key = @p", payee);
+        await Sql("UPDATE tekana_transaction_commits SET committed_at = now() - interval '179 minutes' WHERE transaction_id = @p", t);
+
+        // The purge keeps t, and wakes the payee, whose load commits the leg from t. Then no row holds it, and the next
+        // purge deletes t.
+        var purger = ActivatorUtilities.CreateInstance<CommitPurger>(_silo, Options.Create(new CommitPurgeOptions { Margin = TimeSpan.FromMinutes(1) }));
+        var (_, _, woken) = await purger.PurgeAsync(CancellationToken.None);
+        Assert.True(woken >= 1);
+        await UntilNothingIsPrepared(payee);
+        Assert.Null(await PreparedSince(payee));
+        await purger.PurgeAsync(CancellationToken.None);
+        Assert.False(await IsStored(t));
+        Assert.Equal((659L, 341L), (await fixture.Client.Balance(payer), await fixture.Client.Balance(payee)));
+    }
+
+    private async Task<bool> IsStored(Guid transaction) =>
+        (await Rows.CommittedAsync([transaction])).Contains(transaction);
+
+    private async Task Sql(string statement, object parameter)
+    {
+        await using var database = NpgsqlDataSource.Create(fixture.ConnectionString);
+        await using var command = database.CreateCommand(statement);
+        command.Parameters.AddWithValue("p", parameter);
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
     }
 
     /// <summary>
