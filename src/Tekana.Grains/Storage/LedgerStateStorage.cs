@@ -288,8 +288,13 @@ internal sealed class LedgerStateStorage<TState>(
     /// </summary>
     public async Task WriteDeferredAsync(CancellationToken stopping)
     {
-        if (!_deferred || _reloadNeeded || _storing || stopping.IsCancellationRequested)
+        if (!_deferred || _reloadNeeded || _storing)
         {
+            return;
+        }
+        if (stopping.IsCancellationRequested)
+        {
+            log.LogDebug("{Grain} stopped after Orleans gave up waiting for it; its next load rebuilds what it deferred", $"{_type}/{_key}");
             return;
         }
         var metadata = _record.Metadata;
