@@ -9,6 +9,7 @@ using Tekana.Abstractions.Events;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain;
 using Tekana.Domain.Wallets;
+using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Events;
 
@@ -42,10 +43,8 @@ public sealed class OutboxSweeper(
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
             {
-                var active = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToList();
                 var newlyDead = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead && dead.Add(m.SiloAddress)).ToList();
-                var leader = active.Count > 0 && active.Min()!.Equals(silo.SiloAddress);
-                if (!leader)
+                if (!snapshot.IsLeader(silo.SiloAddress))
                 {
                     continue;
                 }

@@ -72,8 +72,7 @@ public sealed class CommitPurger(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToList();
-                if (active.Count > 0 && active.Min()!.Equals(silo.SiloAddress))
+                if (membership.CurrentSnapshot.IsLeader(silo.SiloAddress))
                 {
                     await PurgeAsync(stoppingToken);
                 }
