@@ -154,6 +154,5 @@ RETURNS TABLE (write_number bigint, written_version bigint)
 LANGUAGE sql
 AS $$
     SELECT * FROM tekana_group_commit(p_service, p_types, p_keys, p_names, p_versions, p_payloads,
-        p_record_type, p_record_state, p_record_types, p_record_owners, p_record_ids, p_record_payloads,
-        '{}', '{}', array_fill(3::smallint, ARRAY[coalesce(array_length(p_keys, 1), 0)]))
+        p_record_type, p_record_state, p_record_types, p_record_owners, p_record_ids, p_record_payloads, '{}'::bigint[], '{}'::uuid[])
 $$;
