@@ -46,23 +46,23 @@ public sealed class CommitPurgeTests(ClusterFixture fixture) : IAsyncLifetime
     public async Task A_row_keeps_since_when_it_holds_prepared_legs_in_the_databases_time()
     {
         await Write("a", PreparedLegs.AllNew);
-        var first = await PreparedSince("a");
+        var first = await _database.PreparedSinceAsync("a");
         Assert.InRange(first!.Value, DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(1));
         await SinceAgo("a", TimeSpan.FromHours(2));
-        var twoHoursAgo = await PreparedSince("a");
+        var twoHoursAgo = await _database.PreparedSinceAsync("a");
 
         // A write that keeps a leg the row held keeps the time; one whose legs are all new, or that holds none, does not.
         await Write("a", PreparedLegs.SomeHeldBefore);
-        Assert.Equal(twoHoursAgo, await PreparedSince("a"));
+        Assert.Equal(twoHoursAgo, await _database.PreparedSinceAsync("a"));
         await Write("a", PreparedLegs.AllNew);
-        Assert.True(await PreparedSince("a") > twoHoursAgo);
+        Assert.True(await _database.PreparedSinceAsync("a") > twoHoursAgo);
         await Write("a", PreparedLegs.None);
-        Assert.Null(await PreparedSince("a"));
+        Assert.Null(await _database.PreparedSinceAsync("a"));
         // A row that says it holds none and is then said to keep a leg it held is not believed.
         await Write("a", PreparedLegs.SomeHeldBefore);
-        Assert.Equal(DateTime.MinValue, await PreparedSince("a"));
+        Assert.Equal(DateTime.MinValue, await _database.PreparedSinceAsync("a"));
         await Write("a", PreparedLegs.Unknown);
-        Assert.Equal(DateTime.MinValue, await PreparedSince("a"));
+        Assert.Equal(DateTime.MinValue, await _database.PreparedSinceAsync("a"));
     }
 
     [Fact]
@@ -99,14 +99,14 @@ public sealed class CommitPurgeTests(ClusterFixture fixture) : IAsyncLifetime
             SequenceId = 1, TransactionId = Guid.NewGuid().ToString(), TimeStamp = DateTime.UtcNow, State = new WalletState { Balance = 5 },
         });
         await WriteThroughEarlierForm(held, record);
-        Assert.Equal([DateTime.MinValue, DateTime.MinValue], new[] { await PreparedSince("empty"), await PreparedSince(held) });
+        Assert.Equal([DateTime.MinValue, DateTime.MinValue], new[] { await _database.PreparedSinceAsync("empty"), await _database.PreparedSinceAsync(held) });
         var t1 = Guid.NewGuid();
         await _writer.WriteAsync(new StateWrite("wallet", "m", "wallet", 0, [1]) { Commits = [t1], Prepared = PreparedLegs.None });
         await CommittedAgo(t1, TimeSpan.FromHours(3));
 
         // The purge reads both: the first holds nothing, the second's wallet is woken to settle its leg.
         Assert.Equal((0L, 1, 1), await _purger.PurgeAsync(CancellationToken.None));
-        Assert.Null(await PreparedSince("empty"));
+        Assert.Null(await _database.PreparedSinceAsync("empty"));
         Assert.Equal([t1], await Kept());
 
         // The wallet's next write says what it holds: then t1 goes.
@@ -162,12 +162,5 @@ public sealed class CommitPurgeTests(ClusterFixture fixture) : IAsyncLifetime
             kept.Add(reader.GetGuid(0));
         }
         return kept;
-    }
-
-    private async Task<DateTime?> PreparedSince(string wallet)
-    {
-        await using var command = _database.CreateCommand("SELECT prepared_since FROM tekana_transactional_state WHERE grain_key = @key");
-        command.Parameters.AddWithValue("key", wallet);
-        return await command.ExecuteScalarAsync() is DateTime at ? at : null;
     }
 }

@@ -23,6 +23,9 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
 
     private IStateRows Rows => _silo.GetRequiredService<IStateRows>();
 
+    // The silo's own connections to the cluster's database.
+    private NpgsqlDataSource Database => _silo.GetRequiredService<NpgsqlDataSource>();
+
     // The silo's own serializer: a transactional record holds grain references, which only a runtime can encode.
     private Serializer Serializer => _silo.GetRequiredService<Serializer>();
 
@@ -152,13 +155,13 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
         Assert.Single(rows, r => r.PendingStates.Count > 0);
         // The row that holds the leg says since when (the database's time of its write), for the commit purge; the other
         // holds none.
-        var since = new[] { await PreparedSince(payer), await PreparedSince(payee) };
+        var since = new[] { await Database.PreparedSinceAsync(payer), await Database.PreparedSinceAsync(payee) };
         Assert.InRange(Assert.Single(since.OfType<DateTime>()), DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(1));
 
         // The rows are written as the wallets stop: the next activation has nothing to confirm or look up.
         await UntilQuiet(payer, payee);
         Assert.Equal((900L, 100L), (await client.Balance(payer), await client.Balance(payee)));
-        Assert.Equal([null, null], new[] { await PreparedSince(payer), await PreparedSince(payee) });
+        Assert.Equal([null, null], new[] { await Database.PreparedSinceAsync(payer), await Database.PreparedSinceAsync(payee) });
     }
 
     [Fact]
@@ -181,7 +184,7 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
         var (_, _, woken) = await purger.PurgeAsync(CancellationToken.None);
         Assert.True(woken >= 1);
         await UntilNothingIsPrepared(payee);
-        Assert.Null(await PreparedSince(payee));
+        Assert.Null(await Database.PreparedSinceAsync(payee));
         await purger.PurgeAsync(CancellationToken.None);
         Assert.False(await IsStored(t));
         Assert.Equal((659L, 341L), (await fixture.Client.Balance(payer), await fixture.Client.Balance(payee)));
@@ -192,8 +195,7 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
 
     private async Task Sql(string statement, object parameter)
     {
-        await using var database = NpgsqlDataSource.Create(fixture.ConnectionString);
-        await using var command = database.CreateCommand(statement);
+        await using var command = Database.CreateCommand(statement);
         command.Parameters.AddWithValue("p", parameter);
         Assert.Equal(1, await command.ExecuteNonQueryAsync());
     }
@@ -246,14 +248,6 @@ public sealed class CommittedLegTests(ClusterFixture fixture)
         var stored = await Rows.ReadAsync(new StateRead("wallet", wallet, "wallet"));
         Assert.NotNull(stored);
         return (stored.Version, Serializer.Deserialize<TransactionalStateRecord<WalletState>>(stored.Payload)!);
-    }
-
-    private async Task<DateTime?> PreparedSince(string wallet)
-    {
-        await using var database = NpgsqlDataSource.Create(fixture.ConnectionString);
-        await using var command = database.CreateCommand("SELECT prepared_since FROM tekana_transactional_state WHERE grain_type = 'wallet' AND grain_key = @key");
-        command.Parameters.AddWithValue("key", wallet);
-        return await command.ExecuteScalarAsync() is DateTime at ? at : null;
     }
 
     private WalletState Copy(WalletState state) => Serializer.Deserialize<WalletState>(Serializer.SerializeToArray(state))!;
