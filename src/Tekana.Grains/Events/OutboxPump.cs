@@ -43,6 +43,7 @@ internal sealed class OutboxPump
     {
         Publisher.Acknowledge(numbers);
         ReportPending();
+        StopTimerWhenIdle();
     }
 
     /// <summary>Publishes what is ready; keeps the timer running while anything is pending.</summary>
@@ -53,6 +54,10 @@ internal sealed class OutboxPump
         if (Publisher.HasPending)
         {
             EnsureTimer();
+        }
+        else
+        {
+            StopTimerWhenIdle();
         }
         ReportPending();
     }
@@ -113,12 +118,25 @@ internal sealed class OutboxPump
 
     private void EnsureTimer() => _timer ??= _grain.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_period, _period));
 
+    /// <summary>
+    /// Stops the timer when it has nothing left to do: nothing pending and no read under way. At once, not at its next
+    /// tick: every movement publishes its legs' events, and each leg's wallet then ticked once, a period later, for nothing.
+    /// </summary>
+    private bool StopTimerWhenIdle()
+    {
+        if (Publisher.HasPending || Recovering)
+        {
+            return false;
+        }
+        _timer?.Dispose();
+        _timer = null;
+        return true;
+    }
+
     private Task CheckAsync()
     {
-        if (!Publisher.HasPending && !Recovering)
+        if (StopTimerWhenIdle())
         {
-            _timer?.Dispose();
-            _timer = null;
             return Task.CompletedTask;
         }
         // Undelivered for too long (a sink or the stream lost them, Kafka away), or sent before stream queues moved:

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Orleans.Runtime.Diagnostics;
 using Tekana.Abstractions.Customers;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
@@ -79,6 +80,52 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
 
         Assert.Single(events.Where(e => e.Data.GetProperty("transactionId").GetString() == first.Id).DistinctBy(e => e.Id));
         Assert.Equal(2, events.Where(e => e.Subject == wallet).DistinctBy(e => e.Id).Count());
+    }
+
+    [Fact]
+    public async Task A_wallet_stops_its_outbox_timer_as_its_events_are_acknowledged_without_waiting_for_a_tick()
+    {
+        // Each wallet runs a timer while anything in its outbox waits for an acknowledgement (or its outbox is being read
+        // back): it sends overdue events again every 2 s. Events acknowledged within that period leave it nothing to do.
+        var timers = new ConcurrentDictionary<IGrainTimer, string>();
+        var ticks = new ConcurrentQueue<string>();
+        using var watching = GrainLifecycle.WatchTimers(e =>
+        {
+            switch (e)
+            {
+                case GrainTimerEvents.Created when e.GrainContext.GrainId.Type.ToString() == "wallet":
+                    timers[e.Timer] = e.GrainContext.GrainId.Key.ToString()!;
+                    break;
+                case GrainTimerEvents.TickStart when timers.TryGetValue(e.Timer, out var wallet):
+                    ticks.Enqueue(wallet);
+                    break;
+                case GrainTimerEvents.Disposed:
+                    timers.TryRemove(e.Timer, out _);
+                    break;
+            }
+        });
+        var (_, payer) = await Client.RegisterAsync();
+        var (_, payee) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(payer, 1_000));
+        await UntilNoTimerRuns(timers, payer, payee);
+        ticks.Clear();
+
+        var transfer = await Client.Execute(Ledger.Transfer(payer, payee, 300));
+        fixture.Kafka.Read("tekana.transactions", r => r.Count(e => e.Data.GetProperty("transactionId").GetString() == transfer.Id) >= 2, Patience);
+
+        // The timer each wallet started for its leg's event stops as the acknowledgement arrives: none ticked (each would
+        // have, 2 s after it started), and none is left.
+        await UntilNoTimerRuns(timers, payer, payee);
+        Assert.DoesNotContain(ticks, wallet => wallet == payer || wallet == payee);
+    }
+
+    private static async Task UntilNoTimerRuns(ConcurrentDictionary<IGrainTimer, string> timers, params string[] wallets)
+    {
+        for (var waited = TimeSpan.Zero; timers.Values.Any(wallets.Contains); waited += TimeSpan.FromMilliseconds(50))
+        {
+            Assert.True(waited < TimeSpan.FromSeconds(10), "a wallet's outbox timer still runs with everything acknowledged");
+            await Task.Delay(50);
+        }
     }
 
     [Fact]
