@@ -59,6 +59,27 @@ ledger_rows() {
   psql "$pguri/tekana" -At -F ' ' -c "SELECT n_tup_upd, n_tup_ins FROM pg_stat_user_tables WHERE relname = 'tekana_transactional_state'"
 }
 
+# WAL flushes so far and the milliseconds they took (PostgreSQL's WAL statistics, with I/O timing on): "syncs ms".
+wal_flushes() {
+  psql "$pguri/postgres" -At -F ' ' -c "SELECT wal_sync, wal_sync_time FROM pg_stat_wal"
+}
+
+# JSON for the WAL flushes between two samples: how many per movement, and the mean milliseconds of one (null when none).
+wal_delta() {
+  awk -v before="$1" -v after="$2" -v moves="$3" 'BEGIN {
+    split(before, b, " "); split(after, a, " "); n = a[1] - b[1]
+    if (n <= 0 || moves <= 0) { print "null"; exit }
+    printf "{\"perMovement\": %.3f, \"meanMs\": %.2f}\n", n / moves, (a[2] - b[2]) / n }'
+}
+
+# The line under a run that says what its WAL flushes cost.
+wal_line() {
+  echo "$1" | python3 -c '
+import json, sys
+w = json.loads(sys.stdin.read())
+print("  wal      not measured" if w is None else "  wal      {:.2f} flushes per movement, {:.2f} ms each on average".format(w["perMovement"], w["meanMs"]))'
+}
+
 pg_cpu_seconds() { # the postmaster, its exited backends, and the live ones (pooled connections stay open)
   local total child
   total="$(cpu_seconds "$1")"
@@ -75,6 +96,9 @@ dotnet build "$here/Tekana.Bench" -c Release -nologo -v quiet -clp:ErrorsOnly >&
 port="$(cat "$work/pg/port")"
 pguri="postgresql://postgres@127.0.0.1:$port"
 psql "$pguri/postgres" -q -c "CREATE DATABASE tekana" -c "CREATE DATABASE anchor" >/dev/null
+# Times every WAL flush (one clock read around each): how many flushes a movement costs, and how slow the disk is during
+# each run, which moves every ratio (a commit waits for its flush, for pgbench as for Tekana).
+psql "$pguri/postgres" -q -c "ALTER SYSTEM SET track_wal_io_timing = on" -c "SELECT pg_reload_conf()" >/dev/null
 "$root/scripts/apply-sql.sh" "$pguri/tekana"
 postmaster="$(head -1 "$work/pg/data/postmaster.pid")"
 
@@ -149,14 +173,14 @@ percentiles() { # of sorted numbers on stdin, for each fraction given
 run_anchor() {
   local scenario="$1" c="$2" out pg0 pg1 c0 c1
   if [[ "$scenario" == mixed ]]; then psql "$pguri/anchor" -q -f "$here/pgbench/history-indexes.sql" >/dev/null; fi
-  pg0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
+  pg0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"; w0="$(wal_flushes)"
   # shellcheck disable=SC2046 # the script list is meant to split into words
   out="$("$pgbench_bin" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" -D wallets="$wallets" --failures-detailed \
     $(anchor_scripts "$scenario") -l --log-prefix="$work/anchor" anchor 2>&1)"
   # pgbench's backends exit after it does; their CPU reaches the postmaster's account only once they are gone, and
   # would otherwise be billed to the scenario.
   while [[ "$(psql "$pguri/postgres" -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'anchor'")" != 0 ]]; do sleep 0.2; done
-  pg1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
+  pg1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"; w1="$(wal_flushes)"
   if [[ "$scenario" == mixed ]]; then psql "$pguri/anchor" -q -c "DROP INDEX anchor_ledger_from, anchor_ledger_to" >/dev/null; fi
   # The anchor's tens of thousands of updates would otherwise be vacuumed by autovacuum during the scenario.
   psql "$pguri/anchor" -q -c "VACUUM (ANALYZE)" >/dev/null
@@ -175,6 +199,7 @@ run_anchor() {
   read -r am50 am99 < <(percentiles 0.50 0.99 <"$work/anchor-moves")
   rm -f "$work"/anchor.* "$work"/anchor-all "$work"/anchor-moves
   anchor_cpu="$(minus "$pg1" "$pg0")"; anchor_client_cpu="$(minus "$c1" "$c0")"
+  anchor_wal="$(wal_delta "$w0" "$w1" "$(awk -v mps="$anchor_mps" -v s="$seconds" 'BEGIN { printf "%d", mps * s }')")"
 }
 
 results=()
@@ -189,12 +214,13 @@ for c in $clients; do
     if [[ "$scenario" == mixed ]]; then
       printf "%-9s %7s %-9s %10s %8s %8s %8s %8s\n" "  moves" "" "" "" "" "$am50" "" "$am99"
     fi
+    wal_line "$anchor_wal"
     s0="$(cpu_seconds "$silo")"; a0="$(cpu_seconds "$api")"; p0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"
-    gs0="$(gc_sample "$silo_url")"; ga0="$(gc_sample "$api_url")"; t0="$(date +%s.%N)"; rows0="$(ledger_rows)"
+    gs0="$(gc_sample "$silo_url")"; ga0="$(gc_sample "$api_url")"; t0="$(date +%s.%N)"; rows0="$(ledger_rows)"; w0="$(wal_flushes)"
     out="$("${bench[@]}" run --api "$api_url" --wallets-file "$work/wallets.txt" --scenario "$scenario" --clients "$c" --seconds "$seconds" --warmup "$warmup")"
     s1="$(cpu_seconds "$silo")"; a1="$(cpu_seconds "$api")"; p1="$(pg_cpu_seconds "$postmaster")"; c1="$(client_cpu_seconds)"
     gs1="$(gc_sample "$silo_url")"; ga1="$(gc_sample "$api_url")"; t1="$(date +%s.%N)"
-    sleep 1; rows1="$(ledger_rows)"
+    sleep 1; rows1="$(ledger_rows)"; w1="$(wal_flushes)"
     row="$(echo "$out" | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
@@ -221,6 +247,8 @@ for name, g in json.loads(sys.stdin.read()).items():
     # Each movement inserts one record row, so row inserts count the movements (warm-up included, as for the rest).
     read -r upd0 ins0 <<<"$rows0"; read -r upd1 ins1 <<<"$rows1"
     awk -v u=$(( upd1 - upd0 )) -v i=$(( ins1 - ins0 )) 'BEGIN { if (i > 0) printf "  pg       %.2f state row updates per movement record inserted\n", u / i }'
+    wal="$(wal_delta "$w0" "$w1" $(( ins1 - ins0 )))"
+    wal_line "$wal"
     results+=("$(echo "$out" | python3 -c "
 import json, sys
 r = json.loads(sys.stdin.read())
@@ -228,7 +256,7 @@ r.update(anchorTps=$anchor_tps, anchorMovementsPerSecond=$anchor_mps,
          ratio=round(r['movementsPerSecond'] / $anchor_mps, 3) if $anchor_mps else None,
          requestRatio=round(r['requestsPerSecond'] / $anchor_tps, 3) if $anchor_tps else None,
          anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, anchorMaxMs=$amax, anchorMovementP50Ms=$am50, anchorMovementP99Ms=$am99, anchorErrors='$anchor_errors',
-         anchorCpuSeconds=dict(postgres=$anchor_cpu, client=$anchor_client_cpu),
+         anchorCpuSeconds=dict(postgres=$anchor_cpu, client=$anchor_client_cpu), anchorWalFlushes=json.loads('$anchor_wal'), walFlushes=json.loads('$wal'),
          cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0, client=$c1-$c0), gc=json.loads('$gc'))
 print(json.dumps(r))")")
   done
