@@ -96,8 +96,8 @@ dotnet build "$here/Tekana.Bench" -c Release -nologo -v quiet -clp:ErrorsOnly >&
 port="$(cat "$work/pg/port")"
 pguri="postgresql://postgres@127.0.0.1:$port"
 psql "$pguri/postgres" -q -c "CREATE DATABASE tekana" -c "CREATE DATABASE anchor" >/dev/null
-# Times every WAL flush (one clock read around each): how many flushes a movement costs, and how slow the disk is during
-# each run, which moves every ratio (a commit waits for its flush, for pgbench as for Tekana).
+# Times every WAL flush (one clock read around each): how many flushes a movement costs, and how slow the disk was during
+# each run (a commit waits for its flush, for pgbench as for Tekana).
 psql "$pguri/postgres" -q -c "ALTER SYSTEM SET track_wal_io_timing = on" -c "SELECT pg_reload_conf()" >/dev/null
 "$root/scripts/apply-sql.sh" "$pguri/tekana"
 postmaster="$(head -1 "$work/pg/data/postmaster.pid")"

@@ -229,9 +229,10 @@ public sealed class CommittedLegTests : IDisposable
     /// written as the wallet stops): the rows stay as they are until the next call to each wallet.
     /// </summary>
     /// <remarks>
-    /// Quiet holds for a while before it counts. An activation starts a read of the wallet's outbox in a transaction of its
-    /// own (<see cref="Grains.Events.OutboxRecoveryGrain"/>), and that transaction's last messages can reach the wallet
-    /// after it deactivated: they activate it again, and the new activation writes its row, under a test that rewrites it.
+    /// Quiet holds for a while before it counts: a wallet can activate again right after it deactivated, and the new
+    /// activation writes its row, under a test that rewrites it. Seen a few milliseconds after the deactivation, with no
+    /// call from the test; most likely the last messages of the read of its outbox that its activation started, in a
+    /// transaction of its own (<see cref="Grains.Events.OutboxRecoveryGrain"/>).
     /// </remarks>
     private async Task UntilQuiet(params string[] wallets)
     {
