@@ -68,6 +68,11 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
                     : "The request is malformed.");
             problem.Status = bad.StatusCode == 413 ? 413 : StatusCodes.Status400BadRequest;
         }
+        else if (WalletMovingException.Find(exception) is not null)
+        {
+            // A wallet on a stopping silo refused the change before it ran: it serves from another silo within seconds.
+            problem = Unavailable(http, "cluster-unavailable", "A wallet was moving to another server");
+        }
         else if (ClusterRetry.IsLostAttempt(exception))
         {
             // The cluster could not answer in time (a silo went away and the retries ran out): try again shortly.

@@ -20,9 +20,8 @@ namespace Tekana.Grains.Hosting;
 /// pairs) and 12 % less silo CPU per movement; the hot wallet, whose payers go through its batches, did not move. A
 /// movement holds its locks for milliseconds: a whole request took at most 266 ms with 256 clients on the benchmark.
 /// One still holding a lock after <see cref="LockTimeout"/> is aborted and retried under its
-/// idempotency key, as after 10 s, only sooner. The same span bounds how long a gracefully stopping silo takes to
-/// deactivate its wallets: a deactivating wallet holds back the transaction messages that its running requests wait
-/// for, until their locks time out. Under a debugger Orleans' own timeout stands.
+/// idempotency key, as after 10 s, only sooner. A gracefully stopping silo waits this span, with the others, before
+/// it deactivates its wallets (<see cref="SiloDrain"/>). Under a debugger Orleans' own timeout stands.
 /// </remarks>
 internal sealed class LedgerTransactionAgent(ITransactionAgent orleans) : ITransactionAgent
 {

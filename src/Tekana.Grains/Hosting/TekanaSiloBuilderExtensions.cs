@@ -153,6 +153,8 @@ public static class TekanaSiloBuilderExtensions
         builder.Services.AddOptions<Transfers.PayeeBatchingOptions>();
         builder.Services.TryAddSingleton<Transfers.PayeeTraffic>();
         builder.Services.TryAddSingleton<Transfers.MovementsInFlight>();
+        builder.Services.TryAddSingleton<SiloDrain>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloDrain>());
         builder.Services.TryAddSingleton<IPasswordHasher<string>, PasswordHasher<string>>();
         builder.Services.AddOptions<PasswordHasherOptions>();
         return builder;

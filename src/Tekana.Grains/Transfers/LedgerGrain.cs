@@ -90,6 +90,13 @@ public sealed class LedgerGrain(
                 }
                 return new MovementOutcome(stored, Replayed: replayed);
             }
+            catch (Exception e) when (WalletMovingException.Find(e) is not null && clock.GetElapsedTime(started) < TransientFailures.MovingBudget)
+            {
+                // A wallet on a stopping silo refused its leg: nothing ran, and its next activation elsewhere takes the
+                // leg within seconds. Waiting for it is not a failed attempt.
+                attempt--;
+                await Task.Delay(TransientFailures.MovingBackoff());
+            }
             catch (Exception e) when (TransientFailures.IsTransient(e) && attempt < TransientFailures.MaxAttempts)
             {
                 await Task.Delay(TransientFailures.Backoff(attempt));

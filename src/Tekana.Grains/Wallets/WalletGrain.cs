@@ -25,14 +25,17 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     private readonly TimeProvider _clock;
     private readonly OutboxPump _outbox;
     private readonly MovementSettlements _settlements;
+    private readonly SiloDrain _drain;
 
     /// <summary>What <see cref="GetIfSettled"/> may answer from, as the storage last told (null: ask a transaction).</summary>
     private WalletState? _settled;
 
     public WalletGrain(
-        [TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, EventHandOff handOff, TimeProvider clock)
+        [TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, EventHandOff handOff, TimeProvider clock,
+        SiloDrain drain)
     {
         _state = state;
+        _drain = drain;
         _clock = clock;
         _settlements = new MovementSettlements(clock);
         _outbox = new OutboxPump(this, handOff, clock, TimeSpan.FromSeconds(2),
@@ -118,22 +121,22 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     /// <summary>The wallet's view, or not found for a customer wallet never opened (house wallets exist implicitly).</summary>
     private WalletView Found(WalletState s) => s.Status == WalletStatus.None && !IsHouse ? throw NotFound() : View(s);
 
-    public Task<EntryResult> Debit(WalletEntry entry) => _state.PerformUpdate(s =>
+    public Task<EntryResult> Debit(WalletEntry entry) => Update(s =>
     {
         var (posted, refusal) = PostDebit(s, entry);
         LedgerException.ThrowIf(refusal);
         return posted!;
     });
 
-    public Task<LegOutcome> TryDebit(WalletEntry entry) => _state.PerformUpdate(s =>
+    public Task<LegOutcome> TryDebit(WalletEntry entry) => Update(s =>
     {
         var (posted, refusal) = PostDebit(s, entry);
         return new LegOutcome(posted, refusal?.Code, refusal?.Message);
     });
 
-    public Task<EntryResult> Credit(WalletEntry entry) => _state.PerformUpdate(s => PostCredit(s, entry));
+    public Task<EntryResult> Credit(WalletEntry entry) => Update(s => PostCredit(s, entry));
 
-    public Task<EntryResult[]> CreditMany(WalletEntry[] entries) => _state.PerformUpdate(s =>
+    public Task<EntryResult[]> CreditMany(WalletEntry[] entries) => Update(s =>
     {
         EnsureHouseWallet(s);
         return entries.Select(entry => PostCredit(s, entry)).ToArray();
@@ -196,6 +199,16 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
         return null; // the customer's own event says it
     });
 
+    /// <summary>
+    /// Every change of the wallet's state: it joins the caller's transaction as a writer, unless the silo is stopping
+    /// (<see cref="SiloDrain"/>).
+    /// </summary>
+    private Task<T> Update<T>(Func<WalletState, T> change)
+    {
+        _drain.AcceptWrite(Id);
+        return _state.PerformUpdate(change);
+    }
+
     public Task<OutboxSnapshot> ReadOutbox() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber));
 
     /// <summary>
@@ -243,7 +256,7 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     /// A lifecycle change: applies it, and when it changed something, records its event in the outbox. The event goes
     /// out when its transaction commits here, however large that transaction is.
     /// </summary>
-    private Task<WalletView> Change(Func<WalletState, string?> change) => _state.PerformUpdate(s =>
+    private Task<WalletView> Change(Func<WalletState, string?> change) => Update(s =>
     {
         if (change(s) is { } type && s.Kind == WalletKind.Customer)
         {
