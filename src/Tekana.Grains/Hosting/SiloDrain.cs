@@ -18,7 +18,8 @@ namespace Tekana.Grains.Hosting;
 /// in ten on the cluster tests; the first of five in-process stops under load). So the silo first stops taking writes
 /// (<see cref="WalletMovingException"/>: callers retry, and reach the wallet's next activation on another silo once this
 /// one is gone), waits until the last transaction a wallet accepted has had time to settle, and only then lets Orleans
-/// deactivate. Reads go on meanwhile. The wait runs in the stage where the silo also tells the cluster it is shutting
+/// deactivate. A wallet whose own last write has settled leaves as soon as it refuses one, so that a rarely used wallet
+/// serves again from another silo within a retry. Reads go on meanwhile. The wait runs in the stage where the silo also tells the cluster it is shutting
 /// down, so no new activation is placed here during it.
 /// </remarks>
 public sealed class SiloDrain(TimeProvider clock, IOptions<TransactionalStateOptions> options) : ILifecycleParticipant<ISiloLifecycle>
@@ -38,18 +39,26 @@ public sealed class SiloDrain(TimeProvider clock, IOptions<TransactionalStateOpt
 
     /// <summary>
     /// Called by a wallet before it joins a transaction as a writer: refuses the write once the silo drains, and
-    /// otherwise notes the time.
+    /// otherwise returns the time it noted, for <see cref="HasSettled"/>.
     /// </summary>
-    public void AcceptWrite(string walletId)
+    public long AcceptWrite(string walletId)
     {
         // The time is noted first, with a full fence, and the drain sets its flag before it reads the time: either
         // this write sees the flag, or the drain sees its time.
-        Interlocked.Exchange(ref _lastWriteAccepted, clock.GetTimestamp());
+        var now = clock.GetTimestamp();
+        Interlocked.Exchange(ref _lastWriteAccepted, now);
         if (IsDraining)
         {
             throw new WalletMovingException(walletId);
         }
+        return now;
     }
+
+    /// <summary>
+    /// Whether a transaction accepted at <paramref name="acceptedAt"/> (<see cref="long.MinValue"/>: none) has settled:
+    /// a wallet whose last write has may leave a draining silo at once, without waiting for the silo's other wallets.
+    /// </summary>
+    public bool HasSettled(long acceptedAt) => acceptedAt == long.MinValue || clock.GetElapsedTime(acceptedAt) >= SettleTime;
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(SiloDrain), ServiceLifecycleStage.BecomeActive, _ => Task.CompletedTask, DrainAsync);

@@ -27,6 +27,9 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     private readonly MovementSettlements _settlements;
     private readonly SiloDrain _drain;
 
+    /// <summary>When this activation last joined a transaction as a writer (<see cref="SiloDrain.AcceptWrite"/>).</summary>
+    private long _lastWrite = long.MinValue;
+
     /// <summary>What <see cref="GetIfSettled"/> may answer from, as the storage last told (null: ask a transaction).</summary>
     private WalletState? _settled;
 
@@ -205,7 +208,17 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     /// </summary>
     private Task<T> Update<T>(Func<WalletState, T> change)
     {
-        _drain.AcceptWrite(Id);
+        try
+        {
+            _lastWrite = _drain.AcceptWrite(Id);
+        }
+        catch (WalletMovingException) when (_drain.HasSettled(_lastWrite))
+        {
+            // Nothing this activation accepted can still wait on a message: it may deactivate now, without the rest
+            // of the silo, and the caller's retry reaches its next activation elsewhere.
+            this.DeactivateOnIdle();
+            throw;
+        }
         return _state.PerformUpdate(change);
     }
 

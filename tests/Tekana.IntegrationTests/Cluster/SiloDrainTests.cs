@@ -44,9 +44,11 @@ public sealed class SiloDrainTests
     [Fact]
     public async Task Writes_are_refused_from_the_start_and_the_stop_waits_until_the_last_accepted_one_has_settled()
     {
-        _drain.AcceptWrite("wal_a");
+        var a = _drain.AcceptWrite("wal_a");
         _clock.Advance(TimeSpan.FromSeconds(1));
-        _drain.AcceptWrite("wal_b");
+        var b = _drain.AcceptWrite("wal_b");
+        Assert.True(_drain.HasSettled(long.MinValue));
+        Assert.False(_drain.HasSettled(a));
 
         var stopping = StopAsync(CancellationToken.None);
         var refused = Assert.Throws<WalletMovingException>(() => _drain.AcceptWrite("wal_c"));
@@ -56,8 +58,12 @@ public sealed class SiloDrainTests
         _clock.Advance(_drain.SettleTime - TimeSpan.FromMilliseconds(1));
         await Task.Delay(50);
         Assert.False(stopping.IsCompleted, "stopped before wal_b's transaction had time to settle");
+        // wal_a's write has settled: that wallet may leave before the silo's drain ends.
+        Assert.True(_drain.HasSettled(a));
+        Assert.False(_drain.HasSettled(b));
         _clock.Advance(TimeSpan.FromMilliseconds(1));
         await stopping.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(_drain.HasSettled(b));
     }
 
     [Fact]

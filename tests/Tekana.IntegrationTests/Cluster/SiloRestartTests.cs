@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Tekana.Abstractions.Transfers;
+using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Transfers;
 using Tekana.Grains.Hosting;
 using Xunit.Abstractions;
@@ -186,6 +187,52 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(took < TimeSpan.FromSeconds(10), stops[^1]);
             await _cluster.StartAdditionalSiloAsync();
         }
+        await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
+    }
+
+    [Fact]
+    public async Task A_wallet_idle_on_a_draining_silo_serves_from_another_silo_before_the_drain_ends()
+    {
+        var victim = (InProcessSiloHandle)_cluster.Silos[1];
+        var drain = victim.ServiceProvider.GetRequiredService<SiloDrain>();
+        var management = Client.GetGrain<IManagementGrain>(0);
+        var (pool, acknowledged) = await FundedWalletsAsync(12, 1_000);
+        var onVictim = new List<string>();
+        while (onVictim.Count < 3)
+        {
+            foreach (var id in pool.Except(onVictim).ToList())
+            {
+                if (await management.GetActivationAddress(Client.GetGrain<IWalletGrain>(id)) == victim.SiloAddress)
+                {
+                    onVictim.Add(id);
+                }
+            }
+            if (onVictim.Count < 3)
+            {
+                var (more, deposits) = await FundedWalletsAsync(6, 1_000);
+                pool.AddRange(more);
+                deposits.ToList().ForEach(acknowledged.Add);
+            }
+        }
+        var (idlePayer, idlePayee, busy) = (onVictim[0], onVictim[1], onVictim[2]);
+        await Task.Delay(drain.SettleTime + TimeSpan.FromMilliseconds(500));
+        // A write just before the stop: the silo's drain lasts its whole settle time.
+        acknowledged.Add(await Client.Execute(Ledger.Deposit(busy, 10)));
+
+        var stopping = _cluster.StopSiloAsync(victim);
+        while (!drain.IsDraining)
+        {
+            await Task.Delay(5);
+        }
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        acknowledged.Add(await Client.Execute(Ledger.Transfer(idlePayer, idlePayee, 7)));
+        var took = watch.Elapsed;
+        output.WriteLine($"an idle wallet on the draining silo took {took.TotalMilliseconds:F0} ms to serve a transfer from another silo; the drain lasts {drain.SettleTime.TotalSeconds} s");
+
+        Assert.False(stopping.IsCompleted, $"the transfer waited {took.TotalSeconds:F1} s, until the silo had stopped");
+        Assert.True(took < drain.SettleTime, $"the transfer waited {took.TotalSeconds:F1} s, the whole drain");
+        Assert.NotEqual(victim.SiloAddress, await management.GetActivationAddress(Client.GetGrain<IWalletGrain>(idlePayer)));
+        await stopping;
         await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
     }
 
