@@ -21,8 +21,6 @@ export TEKANA_TEST_TEMPLATE="tekana_template"
 deploy/check.sh
 
 dotnet build Tekana.sln -c Release -nologo -v quiet -clp:ErrorsOnly
-reports=tests/Tekana.ClusterTests/bin/Release/net10.0/cluster-reports
-rm -rf "$reports"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 log="$pgdir/test.log"
 touch "$pgdir/started"
@@ -33,11 +31,6 @@ dotnet test Tekana.sln -c Release --no-build -nologo -m:1 "$@" 2>&1 | tee "$log"
 passed=$( (grep -oE 'Passed: +[0-9]+' "$log" || true) | awk '{s+=$2} END {print s+0}')
 failed=$( (grep -oE 'Failed: +[0-9]+' "$log" || true) | awk '{s+=$2} END {print s+0}')
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
-# A fault scenario that failed and passed when run again (see ClusterFaultTests) reports its first run here.
-if compgen -G "$reports/*.txt" >/dev/null; then
-  echo "--- fault scenarios that failed once and were run again:"
-  cat "$reports"/*.txt
-fi
 # On failure, what the in-process test clusters logged as warnings and errors during this run, one line per kind with
 # its count and first time (their whole logs stay under each test project's bin/Release/*/logs).
 if [[ $status -ne 0 ]]; then

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Tekana.Abstractions;
+using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Wallets;
 using Tekana.Api.Auth;
 using Tekana.Api.Errors;
@@ -75,6 +76,6 @@ public static class WalletsApi
 
     private static async Task<IResult> Change(string id, IClusterClient cluster, Func<IWalletGrain, Task<WalletView>> change) =>
         WalletIds.IsWellFormed(id)
-            ? Results.Ok(WalletResponse.From(await change(cluster.Reference<IWalletGrain>(id))))
+            ? Results.Ok(WalletResponse.From(await WalletMovingException.RetryWhileMoving(() => change(cluster.Reference<IWalletGrain>(id)))))
             : Problems.NotFound(ErrorKind.WalletNotFound);
 }

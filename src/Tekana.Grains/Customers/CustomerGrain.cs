@@ -131,7 +131,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             throw new LedgerException(ErrorKind.PhoneTaken, "Another customer already uses this phone number.");
         }
         // The wallet id is derived from customer and currency, so a resumed registration reopens the same wallet.
-        await Wallet(S.DefaultCurrency).Open(Id, S.DefaultCurrency, ownerSuspended: false);
+        await WalletMovingException.RetryWhileMoving(() => Wallet(S.DefaultCurrency).Open(Id, S.DefaultCurrency, ownerSuspended: false));
 
         S.Status = CustomerStatus.Active;
         S.UpdatedAt = clock.GetUtcNow();
@@ -176,7 +176,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     {
         LedgerException.ThrowIf(CustomerTransitions.CanSuspend(S.Status));
         // Wallets first: if this stops half-way the customer looks active but cannot send, the safe side; a retry completes it.
-        await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.Reference<IWalletGrain>(id).SetOwnerSuspended(true)));
+        await Task.WhenAll(S.Wallets.Values.Select(id => WalletMovingException.RetryWhileMoving(() => GrainFactory.Reference<IWalletGrain>(id).SetOwnerSuspended(true))));
         if (S.Status != CustomerStatus.Suspended)
         {
             S.Status = CustomerStatus.Suspended;
@@ -196,7 +196,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             S.UpdatedAt = clock.GetUtcNow();
             await SaveAsync(EventTypes.CustomerReactivated);
         }
-        await Task.WhenAll(S.Wallets.Values.Select(id => GrainFactory.Reference<IWalletGrain>(id).SetOwnerSuspended(false)));
+        await Task.WhenAll(S.Wallets.Values.Select(id => WalletMovingException.RetryWhileMoving(() => GrainFactory.Reference<IWalletGrain>(id).SetOwnerSuspended(false))));
         return View();
     }
 
@@ -212,13 +212,13 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         {
             // One wallet after the other, in the ledger's lock order, so that this transaction never waits for a
             // wallet while holding another that a movement waits for.
-            await transactions.RunTransaction(TransactionOption.Create, async () =>
+            await WalletMovingException.RetryWhileMoving(() => transactions.RunTransaction(TransactionOption.Create, async () =>
             {
                 foreach (var id in S.Wallets.Values.Order(WalletLockOrder.Instance))
                 {
                     await GrainFactory.Reference<IWalletGrain>(id).Close();
                 }
-            });
+            }));
         }
         catch (Exception e) when (LedgerException.Find(e) is { } refusal)
         {
@@ -251,7 +251,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
         }
         // The wallet opens before the customer lists it: a crash in between is repaired by the retry, which finds
         // the same (derived) wallet already open for this owner.
-        var wallet = await Wallet(currency).Open(Id, currency, ownerSuspended: false);
+        var wallet = await WalletMovingException.RetryWhileMoving(() => Wallet(currency).Open(Id, currency, ownerSuspended: false));
         if (!S.Wallets.ContainsKey(currency))
         {
             S.Wallets[currency] = wallet.Id;

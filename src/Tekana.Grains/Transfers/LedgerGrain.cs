@@ -90,12 +90,18 @@ public sealed class LedgerGrain(
                 }
                 return new MovementOutcome(stored, Replayed: replayed);
             }
-            catch (Exception e) when (WalletMovingException.Find(e) is not null && clock.GetElapsedTime(started) < TransientFailures.MovingBudget)
+            catch (Exception e) when (WalletMovingException.Find(e) is { } moving)
             {
-                // A wallet on a stopping silo refused its leg: nothing ran, and its next activation elsewhere takes the
-                // leg within seconds. Waiting for it is not a failed attempt.
+                // A wallet on a stopping silo refused its leg: the transaction aborted, so nothing of it committed, and
+                // the wallet's next activation elsewhere takes the leg within seconds. Waiting for it is not a failed
+                // attempt; waiting longer than a drain lasts is busy.
+                if (clock.GetElapsedTime(started) >= WalletMovingException.RetryBudget)
+                {
+                    TekanaMetrics.MovementSettled(type, "busy", nameof(WalletMovingException), clock.GetElapsedTime(started));
+                    throw Busy(moving);
+                }
                 attempt--;
-                await Task.Delay(TransientFailures.MovingBackoff());
+                await Task.Delay(WalletMovingException.Backoff());
             }
             catch (Exception e) when (TransientFailures.IsTransient(e) && attempt < TransientFailures.MaxAttempts)
             {

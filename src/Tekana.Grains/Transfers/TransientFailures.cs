@@ -26,15 +26,6 @@ internal static class TransientFailures
             GatewayTooBusyException or
             Npgsql.NpgsqlException;
 
-    /// <summary>
-    /// How long from its start a movement waits for wallets moving off a stopping silo (<see cref="Hosting.SiloDrain"/>):
-    /// the silo's drain and its deactivations, well inside the API's 11 s attempt timeout.
-    /// </summary>
-    public static readonly TimeSpan MovingBudget = TimeSpan.FromSeconds(8);
-
-    /// <summary>Between two attempts on a moving wallet: 100 ms to 200 ms.</summary>
-    public static TimeSpan MovingBackoff() => TimeSpan.FromMilliseconds(Random.Shared.Next(100, 200));
-
     /// <summary>Exponential backoff with full jitter: 10 ms, 20 ms, ... capped at 320 ms.</summary>
     public static TimeSpan Backoff(int attempt) =>
         TimeSpan.FromMilliseconds(Random.Shared.Next(5, 10 << Math.Min(attempt, 5)));

@@ -78,6 +78,24 @@ public sealed class SiloDrainTests
         await stopping.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
+    [Fact]
+    public async Task Writers_retry_a_moving_wallet_until_it_takes_the_write_and_nothing_else()
+    {
+        var calls = 0;
+        var result = await WalletMovingException.RetryWhileMoving(() => ++calls < 3
+            ? throw new Orleans.Transactions.OrleansTransactionAbortedException("tx", new WalletMovingException("wal_a"))
+            : Task.FromResult(calls));
+        Assert.Equal(3, result);
+
+        calls = 0;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => WalletMovingException.RetryWhileMoving(() =>
+        {
+            calls++;
+            throw new InvalidOperationException("not a move");
+        }));
+        Assert.Equal(1, calls);
+    }
+
     private Task StopAsync(CancellationToken cancellationToken) => _lifecycle.Observers.Single().Observer.OnStop(cancellationToken);
 
     private sealed class RecordingLifecycle : ISiloLifecycle

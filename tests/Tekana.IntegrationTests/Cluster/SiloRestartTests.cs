@@ -134,9 +134,8 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Silos_stopped_gracefully_under_load_stop_within_seconds_and_no_movement_fails()
     {
-        // Orleans deactivates all of a stopping silo's activations at once; before the silo drained its wallets, two
-        // of them could each hold back the outcome the other's commit waited for, until the host's 30 s shutdown
-        // timeout: the first of five stops under this load did so once, the last of five in another run (SiloDrain).
+        // Before the silo drained its wallets (SiloDrain), two of ten such stops stalled until the host's 30 s
+        // shutdown timeout, and a run of this test without the drain failed so.
         var (pool, acknowledged) = await FundedWalletsAsync(60, 1_000_000);
         var stops = new List<string>();
         for (var round = 0; round < 3; round++)
@@ -174,17 +173,22 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
             })).ToList();
             await Task.Delay(TimeSpan.FromSeconds(3));
             // The oldest silo but the first: it hosts about a third of the wallets, those of earlier stops included.
+            var victim = (InProcessSiloHandle)_cluster.Silos[1];
+            var drain = victim.ServiceProvider.GetRequiredService<SiloDrain>();
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            await _cluster.StopSiloAsync(_cluster.Silos[1]);
+            await _cluster.StopSiloAsync(victim);
             var took = watch.Elapsed;
             await Task.Delay(TimeSpan.FromSeconds(1));
             await stop.CancelAsync();
             await Task.WhenAll(callers);
-            stops.Add($"stop {round}: {took.TotalSeconds:F1} s, {failed.Count} failed calls");
+            stops.Add($"stop {round}: {took.TotalSeconds:F1} s, {drain.RefusedWrites} writes refused while draining, {failed.Count} failed calls");
             output.WriteLine(stops[^1]);
             Assert.True(failed.IsEmpty, $"{stops[^1]}: {string.Join("; ", failed.Take(3))}");
             // The drain (3 s at most) and the deactivations.
             Assert.True(took < TimeSpan.FromSeconds(10), stops[^1]);
+            // The load kept writing to the stopping silo's wallets: the drain turned writes away, and every one of them
+            // went through elsewhere (no caller failed).
+            Assert.True(drain.RefusedWrites > 0, stops[^1]);
             await _cluster.StartAdditionalSiloAsync();
         }
         await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
@@ -220,8 +224,10 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         acknowledged.Add(await Client.Execute(Ledger.Deposit(busy, 10)));
 
         var stopping = _cluster.StopSiloAsync(victim);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
         while (!drain.IsDraining)
         {
+            Assert.True(DateTime.UtcNow < deadline && !stopping.IsCompleted, "the silo never drained");
             await Task.Delay(5);
         }
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -230,8 +236,10 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"an idle wallet on the draining silo took {took.TotalMilliseconds:F0} ms to serve a transfer from another silo; the drain lasts {drain.SettleTime.TotalSeconds} s");
 
         Assert.False(stopping.IsCompleted, $"the transfer waited {took.TotalSeconds:F1} s, until the silo had stopped");
-        Assert.True(took < drain.SettleTime, $"the transfer waited {took.TotalSeconds:F1} s, the whole drain");
-        Assert.NotEqual(victim.SiloAddress, await management.GetActivationAddress(Client.GetGrain<IWalletGrain>(idlePayer)));
+        Assert.True(took < drain.SettleTime / 2, $"the transfer waited {took.TotalSeconds:F1} s, as for the whole drain");
+        // The draining silo accepts no write, so both legs were taken by activations elsewhere. (Asking the management
+        // grain where the payer lives now can answer from a cache filled by the lookups above.)
+        Assert.True(drain.RefusedWrites > 0, "no write was refused: the transfer ran before the drain");
         await stopping;
         await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
     }
