@@ -176,7 +176,7 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
     {
         LedgerException.ThrowIf(CustomerTransitions.CanSuspend(S.Status));
         // Wallets first: if this stops half-way the customer looks active but cannot send, the safe side; a retry completes it.
-        await Task.WhenAll(S.Wallets.Values.Select(id => WalletMovingException.RetryWhileMoving(() => GrainFactory.Reference<IWalletGrain>(id).SetOwnerSuspended(true))));
+        await Task.WhenAll(S.Wallets.Values.Select(id => SetOwnerSuspended(id, true)));
         if (S.Status != CustomerStatus.Suspended)
         {
             S.Status = CustomerStatus.Suspended;
@@ -196,9 +196,13 @@ public sealed class CustomerGrain : Grain, ICustomerGrain
             S.UpdatedAt = clock.GetUtcNow();
             await SaveAsync(EventTypes.CustomerReactivated);
         }
-        await Task.WhenAll(S.Wallets.Values.Select(id => WalletMovingException.RetryWhileMoving(() => GrainFactory.Reference<IWalletGrain>(id).SetOwnerSuspended(false))));
+        await Task.WhenAll(S.Wallets.Values.Select(id => SetOwnerSuspended(id, false)));
         return View();
     }
+
+    /// <summary>A wallet moving off a stopping silo takes the change at its next activation: the call is repeated until then.</summary>
+    private Task<WalletView> SetOwnerSuspended(string walletId, bool suspended) =>
+        WalletMovingException.RetryWhileMoving(() => GrainFactory.Reference<IWalletGrain>(walletId).SetOwnerSuspended(suspended));
 
     public async Task<CustomerView> Close()
     {

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
-using Orleans.Transactions;
 using Tekana.Abstractions.Errors;
 
 namespace Tekana.Grains.Hosting;
