@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Tekana.Abstractions.Errors;
@@ -24,7 +25,8 @@ namespace Tekana.Grains.Hosting;
 /// What remains: a transaction whose commit takes longer than <see cref="SettleTime"/> (a storage write slower than
 /// 0.5 s) can still meet a deactivating wallet, and is then bounded by the host's shutdown timeout as before.
 /// </remarks>
-public sealed class SiloDrain(TimeProvider clock, IOptions<TransactionalStateOptions> options) : ILifecycleParticipant<ISiloLifecycle>
+public sealed class SiloDrain(TimeProvider clock, IOptions<TransactionalStateOptions> options, ILogger<SiloDrain> logger)
+    : ILifecycleParticipant<ISiloLifecycle>
 {
     private long _lastWriteAccepted = long.MinValue;
     private int _draining;
@@ -79,13 +81,10 @@ public sealed class SiloDrain(TimeProvider clock, IOptions<TransactionalStateOpt
     {
         Interlocked.Exchange(ref _draining, 1);
         var last = Volatile.Read(ref _lastWriteAccepted);
-        if (last == long.MinValue)
-        {
-            return;
-        }
-        var left = SettleTime - clock.GetElapsedTime(last);
+        var left = last == long.MinValue ? TimeSpan.Zero : SettleTime - clock.GetElapsedTime(last);
         if (left > TimeSpan.Zero)
         {
+            logger.LogInformation("Stopping: wallets refuse new writes, and their transactions get {Wait} to settle.", left);
             try
             {
                 await Task.Delay(left, clock, cancellationToken);
@@ -95,6 +94,7 @@ public sealed class SiloDrain(TimeProvider clock, IOptions<TransactionalStateOpt
                 // The host gave up waiting: Orleans deactivates now.
             }
         }
+        logger.LogInformation("Drained: {Refused} writes refused, retried on other silos; the silo deactivates its grains.", RefusedWrites);
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

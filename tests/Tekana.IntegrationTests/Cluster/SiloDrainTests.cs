@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Configuration;
@@ -20,7 +21,7 @@ public sealed class SiloDrainTests
             LockTimeout = TimeSpan.FromSeconds(1),
             PrepareTimeout = TimeSpan.FromSeconds(0.75),
             RemoteTransactionPingFrequency = TimeSpan.FromSeconds(0.75),
-        }));
+        }), NullLogger<SiloDrain>.Instance);
         _drain.Participate(_lifecycle);
     }
 
