@@ -41,23 +41,5 @@ public sealed class LedgerException : Exception
     /// Finds the business refusal behind a failed call. A refusal inside an Orleans transaction aborts it and reaches
     /// the caller wrapped in <see cref="OrleansTransactionAbortedException"/>.
     /// </summary>
-    public static LedgerException? Find(Exception exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is LedgerException ledger)
-            {
-                return ledger;
-            }
-            if (current is AggregateException { InnerExceptions.Count: 1 } aggregate)
-            {
-                current = aggregate.InnerExceptions[0];
-                if (current is LedgerException inner)
-                {
-                    return inner;
-                }
-            }
-        }
-        return null;
-    }
+    public static LedgerException? Find(Exception exception) => ExceptionChain.Find<LedgerException>(exception);
 }

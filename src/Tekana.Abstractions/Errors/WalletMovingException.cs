@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Tekana.Abstractions.Errors;
 
 /// <summary>
@@ -25,14 +27,14 @@ public sealed class WalletMovingException : Exception
     /// <summary>Runs <paramref name="call"/> again while a wallet it writes is moving, for up to <see cref="RetryBudget"/>.</summary>
     public static async Task<T> RetryWhileMoving<T>(Func<Task<T>> call, CancellationToken cancellationToken = default)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         while (true)
         {
             try
             {
                 return await call();
             }
-            catch (Exception e) when (Find(e) is not null && System.Diagnostics.Stopwatch.GetElapsedTime(started) < RetryBudget)
+            catch (Exception e) when (Find(e) is not null && Stopwatch.GetElapsedTime(started) < RetryBudget)
             {
                 await Task.Delay(Backoff(), cancellationToken);
             }
@@ -48,15 +50,5 @@ public sealed class WalletMovingException : Exception
         }, cancellationToken);
 
     /// <summary>The refusal behind a failed call (a transaction wraps it in its abort), or null.</summary>
-    public static WalletMovingException? Find(Exception exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is WalletMovingException moving)
-            {
-                return moving;
-            }
-        }
-        return null;
-    }
+    public static WalletMovingException? Find(Exception exception) => ExceptionChain.Find<WalletMovingException>(exception);
 }
