@@ -171,7 +171,7 @@ percentiles() { # of sorted numbers on stdin, for each fraction given
 # Sets anchor_tps (transactions/s), anchor_mps (movements/s), a50 a95 a99 amax over every transaction, am50 am99 over
 # the movements, anchor_errors, anchor_cpu and anchor_client_cpu.
 run_anchor() {
-  local scenario="$1" c="$2" out pg0 pg1 c0 c1
+  local scenario="$1" c="$2" out pg0 pg1 c0 c1 w0 w1
   if [[ "$scenario" == mixed ]]; then psql "$pguri/anchor" -q -f "$here/pgbench/history-indexes.sql" >/dev/null; fi
   pg0="$(pg_cpu_seconds "$postmaster")"; c0="$(client_cpu_seconds)"; w0="$(wal_flushes)"
   # shellcheck disable=SC2046 # the script list is meant to split into words

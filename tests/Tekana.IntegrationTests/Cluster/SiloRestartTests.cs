@@ -57,20 +57,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 await _cluster.KillSiloAsync(victim);
             }
-            // A client that saw no answer retries under the same key until the movement settles.
-            for (var attempt = 0; ; attempt++)
-            {
-                try
-                {
-                    acknowledged.Add(await Client.Execute(item.r));
-                    return;
-                }
-                catch (Exception) when (attempt < 30)
-                {
-                    Interlocked.Increment(ref failedCalls);
-                    await Task.Delay(200);
-                }
-            }
+            acknowledged.Add(await SettleAsync(item.r, 30, TimeSpan.FromMilliseconds(200), _ => Interlocked.Increment(ref failedCalls)));
         });
         await _cluster.StartAdditionalSiloAsync();
 
@@ -113,18 +100,8 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         // Every wallet still serves, those the dead silo hosted included (after its transactions time out).
         await Concurrently.ForEachAsync(pool.Select((w, i) => (w, i)), 8, async item =>
         {
-            for (var attempt = 0; ; attempt++)
-            {
-                try
-                {
-                    acknowledged.Add(await Client.Execute(Ledger.Transfer(item.w, pool[(item.i + 1) % pool.Count], 1, key: $"after-kill-{item.i}")));
-                    return;
-                }
-                catch (Exception) when (attempt < 60)
-                {
-                    await Task.Delay(250);
-                }
-            }
+            acknowledged.Add(await SettleAsync(
+                Ledger.Transfer(item.w, pool[(item.i + 1) % pool.Count], 1, key: $"after-kill-{item.i}"), 60, TimeSpan.FromMilliseconds(250)));
         });
 
         Assert.True(deactivated.IsEmpty, $"{deactivated.Count} activations on surviving silos deactivated for the dead silo's directory:\n" + string.Join("\n", deactivated.Take(5)));
@@ -138,7 +115,6 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         // shutdown timeout, and a run of this test without the drain failed so: five stops catch that two times in
         // three.
         var (pool, acknowledged) = await FundedWalletsAsync(60, 1_000_000);
-        var stops = new List<string>();
         for (var round = 0; round < 5; round++)
         {
             using var stop = new CancellationTokenSource();
@@ -154,22 +130,12 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
                     {
                         continue;
                     }
-                    var request = Ledger.Transfer(from, to, 1 + random.Next(100));
-                    for (var attempt = 0; ; attempt++)
+                    // A failure counts; the same key is retried so that the audit knows the outcome.
+                    acknowledged.Add(await SettleAsync(Ledger.Transfer(from, to, 1 + random.Next(100)), 60, TimeSpan.FromMilliseconds(250), e =>
                     {
-                        try
-                        {
-                            acknowledged.Add(await Client.Execute(request));
-                            break;
-                        }
-                        catch (Exception e) when (attempt < 60)
-                        {
-                            // Counted as a failure; the same key is retried so that the audit knows the outcome.
-                            var text = $"{e.GetType().Name}: {e.Message}";
-                            failed.Enqueue(text.Length > 200 ? text[..200] : text);
-                            await Task.Delay(250);
-                        }
-                    }
+                        var text = $"{e.GetType().Name}: {e.Message}";
+                        failed.Enqueue(text.Length > 200 ? text[..200] : text);
+                    }));
                 }
             })).ToList();
             await Task.Delay(TimeSpan.FromSeconds(3));
@@ -182,14 +148,14 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
             await Task.Delay(TimeSpan.FromSeconds(1));
             await stop.CancelAsync();
             await Task.WhenAll(callers);
-            stops.Add($"stop {round}: {took.TotalSeconds:F1} s, {drain.RefusedWrites} writes refused while draining, {failed.Count} failed calls");
-            output.WriteLine(stops[^1]);
-            Assert.True(failed.IsEmpty, $"{stops[^1]}: {string.Join("; ", failed.Take(3))}");
+            var report = $"stop {round}: {took.TotalSeconds:F1} s, {drain.RefusedWrites} writes refused while draining, {failed.Count} failed calls";
+            output.WriteLine(report);
+            Assert.True(failed.IsEmpty, $"{report}: {string.Join("; ", failed.Take(3))}");
             // The drain (3 s at most) and the deactivations.
-            Assert.True(took < TimeSpan.FromSeconds(10), stops[^1]);
+            Assert.True(took < TimeSpan.FromSeconds(10), report);
             // The load kept writing to the stopping silo's wallets: the drain turned writes away, and every one of them
             // went through elsewhere (no caller failed).
-            Assert.True(drain.RefusedWrites > 0, stops[^1]);
+            Assert.True(drain.RefusedWrites > 0, report);
             await _cluster.StartAdditionalSiloAsync();
         }
         await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
@@ -243,6 +209,26 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(drain.RefusedWrites > 0, "no write was refused: the transfer ran before the drain");
         await stopping;
         await LedgerAudit.AssertConsistentAsync(Client, pool, acknowledged.ToList(), "RWF");
+    }
+
+    /// <summary>
+    /// Runs a movement as a client that saw no answer does: repeats it under its key until it settles, at most
+    /// <paramref name="retries"/> times, <paramref name="pause"/> apart, telling <paramref name="failed"/> of each failure.
+    /// </summary>
+    private async Task<TransactionRecord> SettleAsync(MovementRequest request, int retries, TimeSpan pause, Action<Exception>? failed = null)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await Client.Execute(request);
+            }
+            catch (Exception e) when (attempt < retries)
+            {
+                failed?.Invoke(e);
+                await Task.Delay(pause);
+            }
+        }
     }
 
     /// <summary>Registers <paramref name="count"/> customers and deposits <paramref name="amount"/> into each wallet.</summary>
