@@ -2,7 +2,7 @@
 # Where one process's CPU goes during a benchmark scenario: runs bench/run.sh for that scenario, samples the process
 # with perf (499 Hz, call graphs) for a window in the middle of Tekana's run, then prints its samples by module and its
 # hottest functions. The benchmark's own table and checks come first, as usual.
-#   bench/profile.sh [--scenario uniform] [--process silo|api|postgres] [--clients 64] [--seconds 30] [--window 10]
+#   bench/profile.sh [--scenario uniform] [--process silo|api|postgres|client] [--clients 64] [--seconds 30] [--window 10]
 #                    [--allocations]
 # Keeps the samples in bench/results/perf-<process>.data (`perf report -i` it for call graphs). Needs perf
 # (Debian: apt-get install linux-perf).
@@ -27,10 +27,11 @@ case "$process" in
   silo) pattern="Tekana.Silo.dll" ;;
   api) pattern="Tekana.Api.dll" ;;
   postgres) pattern="postgres: " ;;
-  *) echo "--process is silo, api or postgres" >&2; exit 2 ;;
+  client) pattern="Tekana.Bench.dll run" ;; # the load generator
+  *) echo "--process is silo, api, postgres or client" >&2; exit 2 ;;
 esac
 if $allocations; then
-  [[ "$process" != postgres ]] || { echo "--allocations profiles the silo or the API" >&2; exit 2; }
+  [[ "$process" == silo || "$process" == api ]] || { echo "--allocations profiles the silo or the API" >&2; exit 2; }
   dotnet build "$here/Tekana.Bench.Allocations" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 else
   command -v perf >/dev/null || { echo "perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }
