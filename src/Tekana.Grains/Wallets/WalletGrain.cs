@@ -219,7 +219,14 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
             this.DeactivateOnIdle();
             throw;
         }
-        return _state.PerformUpdate(change);
+        // Orleans' lock schedules a check at the lock's deadline each time a transaction enters it, and that pending
+        // check would capture the caller's execution context, keeping the transaction's context (TransactionInfo and
+        // all it references) alive until the deadline: a second after the movement ended, long enough for the garbage
+        // collector to promote it. Nothing inside the lock reads that context: the update runs on what it was given.
+        using (ExecutionContext.SuppressFlow())
+        {
+            return _state.PerformUpdate(change);
+        }
     }
 
     public Task<OutboxSnapshot> ReadOutbox() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber));
