@@ -3,15 +3,17 @@
 # with perf (499 Hz, call graphs) for a window in the middle of Tekana's run, then prints its samples by module and its
 # hottest functions. The benchmark's own table and checks come first, as usual.
 #   bench/profile.sh [--scenario uniform] [--process silo|api|postgres|client] [--clients 64] [--seconds 30] [--window 10]
-#                    [--allocations]
+#                    [--allocations | --collections]
 # Keeps the samples in bench/results/perf-<process>.data (`perf report -i` it for call graphs). Needs perf
 # (Debian: apt-get install linux-perf).
 # --allocations samples what the silo or the API allocates instead (bench/Tekana.Bench.Allocations, over EventPipe: no
 # perf needed) and prints it by type, by the innermost frame outside the base class libraries, and by that frame's
 # assembly.
+# --collections lists the silo's or the API's garbage collections in the window instead (over EventPipe): per generation,
+# how many, their pauses and the bytes each promoted.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-scenario=uniform; process=silo; clients=64; seconds=30; window=10; allocations=false
+scenario=uniform; process=silo; clients=64; seconds=30; window=10; allocations=false; collections=false
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
@@ -20,6 +22,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds="$2"; shift 2 ;;
     --window) window="$2"; shift 2 ;;
     --allocations) allocations=true; shift ;;
+    --collections) allocations=true; collections=true; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,10 +58,15 @@ done
 sleep 8
 pids="$(pgrep -d, -f "$pattern")"
 if $allocations; then
-  dotnet "$here/Tekana.Bench.Allocations/bin/Release/net10.0/Tekana.Bench.Allocations.dll" --pid "$pids" --seconds "$window" >"$report"
+  dotnet "$here/Tekana.Bench.Allocations/bin/Release/net10.0/Tekana.Bench.Allocations.dll" --pid "$pids" --seconds "$window" \
+    --collections "$collections" >"$report"
   wait "$bench"
   echo
-  echo "$process, $scenario at $clients clients: what it allocated in the ${window} s window (sampled)"
+  if $collections; then
+    echo "$process, $scenario at $clients clients: its garbage collections in the ${window} s window"
+  else
+    echo "$process, $scenario at $clients clients: what it allocated in the ${window} s window (sampled)"
+  fi
   cat "$report"
   exit 0
 fi

@@ -1,29 +1,40 @@
 using System.Diagnostics.Tracing;
 using Microsoft.Diagnostics.NETCore.Client;
+using Microsoft.Diagnostics.Tracing;
 using Microsoft.Diagnostics.Tracing.Etlx;
 using Microsoft.Diagnostics.Tracing.Parsers;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
-// tekana-bench-allocations --pid P [--seconds 6] [--top 25]
+// tekana-bench-allocations --pid P [--seconds 6] [--top 25] [--collections true]
 // Samples what a running .NET process allocates (the runtime's allocation tick: one event, with its call stack, per
 // about 100 KB allocated on a heap) for a few seconds over EventPipe, then prints the sampled bytes by type, by the
 // innermost frame outside the base class libraries (the code that asked: ASP.NET, Orleans, Npgsql or ours) and by
 // that frame's assembly. Garbage collection follows allocation, so this is where to look when a process spends its time in GC.
+// --collections true lists the collections of the window instead (generation, pause, bytes promoted): what survives a
+// collection is what it copies, and the copying is most of a pause.
 var options = args.Chunk(2).Where(p => p.Length == 2 && p[0].StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(p => p[0][2..], p => p[1]);
 if (!options.TryGetValue("pid", out var pidText) || !int.TryParse(pidText, out var pid))
 {
-    Console.Error.WriteLine("usage: tekana-bench-allocations --pid P [--seconds 6] [--top 25]");
+    Console.Error.WriteLine("usage: tekana-bench-allocations --pid P [--seconds 6] [--top 25] [--collections true]");
     return 2;
 }
 var seconds = int.Parse(options.GetValueOrDefault("seconds", "6"));
 var top = int.Parse(options.GetValueOrDefault("top", "25"));
+var collections = options.GetValueOrDefault("collections") == "true";
 
 var trace = Path.Combine(Path.GetTempPath(), $"tekana-allocations-{pid}.nettrace");
 try
 {
-    await Record(pid, seconds, trace);
-    Report(trace, seconds, top);
+    await Record(pid, seconds, trace, collections);
+    if (collections)
+    {
+        ReportCollections(trace, seconds);
+    }
+    else
+    {
+        Report(trace, seconds, top);
+    }
     return 0;
 }
 finally
@@ -32,11 +43,13 @@ finally
     File.Delete(Path.ChangeExtension(trace, ".etlx"));
 }
 
-static async Task Record(int pid, int seconds, string trace)
+static async Task Record(int pid, int seconds, string trace, bool collectionsOnly)
 {
     // The allocation tick is a verbose event of the GC keyword; the rundown at the end names the JIT-compiled methods.
-    var gc = new EventPipeProvider(ClrTraceEventParser.ProviderName, EventLevel.Verbose, (long)ClrTraceEventParser.Keywords.GC);
-    using var session = await new DiagnosticsClient(pid).StartEventPipeSessionAsync([gc], requestRundown: true, circularBufferMB: 256, CancellationToken.None);
+    // The collections themselves are informational events, and need neither.
+    var gc = new EventPipeProvider(ClrTraceEventParser.ProviderName, collectionsOnly ? EventLevel.Informational : EventLevel.Verbose,
+        (long)ClrTraceEventParser.Keywords.GC);
+    using var session = await new DiagnosticsClient(pid).StartEventPipeSessionAsync([gc], requestRundown: !collectionsOnly, circularBufferMB: 256, CancellationToken.None);
     await using var output = File.Create(trace);
     var copy = session.EventStream.CopyToAsync(output);
     await Task.Delay(TimeSpan.FromSeconds(seconds));
@@ -68,6 +81,38 @@ static void Report(string trace, int seconds, int top)
     Print("by type", byType, total, top);
     Print("by the innermost frame outside the base class libraries (System.*)", byCaller, total, top);
     Print("by that frame's assembly", byAssembly, total, top);
+}
+
+// One line per generation: collections, mean and longest pause (threads suspended to threads restarted), and the mean
+// bytes each promoted (survivors copied to an older generation, summed over the heaps).
+static void ReportCollections(string trace, int seconds)
+{
+    using var source = new EventPipeEventSource(trace);
+    var collections = new List<(int Generation, double PauseMs, long Promoted)>();
+    int? generation = null;
+    long promoted = 0;
+    double? suspended = null, pause = null;
+    source.Clr.GCSuspendEEStart += e => suspended = e.TimeStampRelativeMSec;
+    source.Clr.GCStart += e => generation = e.Depth;
+    source.Clr.GCHeapStats += e => promoted = e.TotalPromotedSize0 + e.TotalPromotedSize1 + e.TotalPromotedSize2;
+    source.Clr.GCRestartEEStop += e =>
+    {
+        pause = suspended is { } from ? e.TimeStampRelativeMSec - from : null;
+        // A background collection of gen2 restarts the threads more than once; each pause counts where it ends.
+        if (generation is { } g && pause is { } p)
+        {
+            collections.Add((g, p, promoted));
+        }
+        (generation, suspended, promoted) = (null, null, 0);
+    };
+    source.Process();
+    var total = collections.Sum(c => c.PauseMs);
+    Console.WriteLine($"collections in {seconds} s: {collections.Count}, paused {total:F0} ms ({total / (seconds * 10.0):F1} % of the window)");
+    foreach (var group in collections.GroupBy(c => c.Generation).OrderBy(g => g.Key))
+    {
+        Console.WriteLine($"  gen{group.Key}: {group.Count(),4}   pause mean {group.Average(c => c.PauseMs),6:F1} ms, max {group.Max(c => c.PauseMs),6:F1} ms   " +
+            $"promoted mean {group.Average(c => c.Promoted) / 1e6,6:F1} MB");
+    }
 }
 
 // The first frame, from the allocation outwards, of code outside the base class libraries: a string or a task is

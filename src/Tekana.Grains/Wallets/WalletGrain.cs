@@ -104,7 +104,7 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
 
     public async Task<WalletView> Get()
     {
-        var view = await _state.PerformRead(Found);
+        var view = await InLock(() => _state.PerformRead(Found));
         if (!IsHouseTotal)
         {
             return view;
@@ -219,17 +219,29 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
             this.DeactivateOnIdle();
             throw;
         }
-        // Orleans' lock schedules a check at the lock's deadline each time a transaction enters it, and that pending
-        // check would capture the caller's execution context, keeping the transaction's context (TransactionInfo and
-        // all it references) alive until the deadline: a second after the movement ended, long enough for the garbage
-        // collector to promote it. Nothing inside the lock reads that context: the update runs on what it was given.
+        return InLock(() => _state.PerformUpdate(change));
+    }
+
+    /// <summary>
+    /// Starts a read or write of the transactional state without flowing this call's execution context into Orleans'
+    /// transaction lock. The lock schedules a check at its deadline each time a transaction enters it, and that pending
+    /// check would capture the context, keeping the call's transaction context (and all it references) alive until the
+    /// deadline, a second after the movement ended: long enough under load for the garbage collector to copy it into an
+    /// older generation, once per leg. Nothing inside the lock reads the context; the operation runs on what it is given.
+    /// </summary>
+    private static Task<T> InLock<T>(Func<Task<T>> operation)
+    {
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            return operation();
+        }
         using (ExecutionContext.SuppressFlow())
         {
-            return _state.PerformUpdate(change);
+            return operation();
         }
     }
 
-    public Task<OutboxSnapshot> ReadOutbox() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber));
+    public Task<OutboxSnapshot> ReadOutbox() => InLock(() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber)));
 
     /// <summary>
     /// A storage write committed this state: the events in its outbox are committed, and go out. This is how a leg's
