@@ -34,7 +34,7 @@ case "$process" in
   *) echo "--process is silo, api, postgres or client" >&2; exit 2 ;;
 esac
 if $allocations; then
-  [[ "$process" == silo || "$process" == api ]] || { echo "--allocations profiles the silo or the API" >&2; exit 2; }
+  [[ "$process" != postgres ]] || { echo "--allocations and --collections profile a .NET process: silo, api or client" >&2; exit 2; }
   dotnet build "$here/Tekana.Bench.Allocations" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 else
   command -v perf >/dev/null || { echo "perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }

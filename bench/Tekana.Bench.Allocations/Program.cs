@@ -83,35 +83,48 @@ static void Report(string trace, int seconds, int top)
     Print("by that frame's assembly", byAssembly, total, top);
 }
 
-// One line per generation: collections, mean and longest pause (threads suspended to threads restarted), and the mean
-// bytes each promoted (survivors copied to an older generation, summed over the heaps).
+// One line per generation: collections, their pauses (threads suspended to threads restarted; a background gen2
+// collection pauses twice) and the mean bytes each promoted (survivors copied to an older generation, summed over
+// the heaps).
 static void ReportCollections(string trace, int seconds)
 {
     using var source = new EventPipeEventSource(trace);
-    var collections = new List<(int Generation, double PauseMs, long Promoted)>();
-    int? generation = null;
-    long promoted = 0;
-    double? suspended = null, pause = null;
-    source.Clr.GCSuspendEEStart += e => suspended = e.TimeStampRelativeMSec;
+    var pauses = new List<(int Generation, double Ms)>();
+    var collections = new List<(int Generation, long Promoted)>();
+    int generation = 0;
+    int? ended = null;
+    (double At, bool BackgroundPrep)? suspended = null;
+    // The threads are suspended before a collection starts and restarted after it ends; the suspension for a background
+    // collection's final phase has no start of its own.
     source.Clr.GCStart += e => generation = e.Depth;
-    source.Clr.GCHeapStats += e => promoted = e.TotalPromotedSize0 + e.TotalPromotedSize1 + e.TotalPromotedSize2;
+    source.Clr.GCSuspendEEStart += e => suspended = (e.TimeStampRelativeMSec, e.Reason == GCSuspendEEReason.SuspendForGCPrep);
     source.Clr.GCRestartEEStop += e =>
     {
-        pause = suspended is { } from ? e.TimeStampRelativeMSec - from : null;
-        // A background collection of gen2 restarts the threads more than once; each pause counts where it ends.
-        if (generation is { } g && pause is { } p)
+        if (suspended is { } s)
         {
-            collections.Add((g, p, promoted));
+            pauses.Add((s.BackgroundPrep ? 2 : generation, e.TimeStampRelativeMSec - s.At));
         }
-        (generation, suspended, promoted) = (null, null, 0);
+        suspended = null;
+    };
+    // A collection's heap statistics follow its end.
+    source.Clr.GCStop += e => ended = e.Depth;
+    source.Clr.GCHeapStats += e =>
+    {
+        if (ended is { } g)
+        {
+            collections.Add((g, e.TotalPromotedSize0 + e.TotalPromotedSize1 + e.TotalPromotedSize2 + e.TotalPromotedSize3));
+        }
+        ended = null;
     };
     source.Process();
-    var total = collections.Sum(c => c.PauseMs);
+    var total = pauses.Sum(p => p.Ms);
     Console.WriteLine($"collections in {seconds} s: {collections.Count}, paused {total:F0} ms ({total / (seconds * 10.0):F1} % of the window)");
-    foreach (var group in collections.GroupBy(c => c.Generation).OrderBy(g => g.Key))
+    foreach (var g in collections.Select(c => c.Generation).Concat(pauses.Select(p => p.Generation)).Distinct().Order())
     {
-        Console.WriteLine($"  gen{group.Key}: {group.Count(),4}   pause mean {group.Average(c => c.PauseMs),6:F1} ms, max {group.Max(c => c.PauseMs),6:F1} ms   " +
-            $"promoted mean {group.Average(c => c.Promoted) / 1e6,6:F1} MB");
+        var ofGeneration = pauses.Where(p => p.Generation == g).Select(p => p.Ms).DefaultIfEmpty(0).ToList();
+        var promoted = collections.Where(c => c.Generation == g).Select(c => c.Promoted).DefaultIfEmpty(0).ToList();
+        Console.WriteLine($"  gen{g}: {collections.Count(c => c.Generation == g),4}   pause mean {ofGeneration.Average(),6:F1} ms, " +
+            $"max {ofGeneration.Max(),6:F1} ms   promoted mean {promoted.Average() / 1e6,6:F1} MB");
     }
 }
 

@@ -79,6 +79,8 @@ async Task<int> Run()
         var random = new Random(client * 7919 + 17);
         var json = new RequestBodies();
         var sink = new byte[16 * 1024];
+        // The client's timeout covers a request only until its response's headers arrive; this covers the body too.
+        var deadline = new CancellationTokenSource();
         for (var n = 0; started.Elapsed < stopAt; n++)
         {
             var from = wallets[random.Next(wallets.Length)];
@@ -99,6 +101,12 @@ async Task<int> Run()
             var t0 = Stopwatch.GetTimestamp();
             string? error;
             TimeSpan? backOff = null;
+            if (!deadline.TryReset())
+            {
+                deadline.Dispose();
+                deadline = new CancellationTokenSource();
+            }
+            deadline.CancelAfter(http.Timeout);
             try
             {
                 // Headers go in unparsed and bodies as ready bytes: the load generator shares the cores with what it
@@ -111,19 +119,19 @@ async Task<int> Run()
                     request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
                     request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
                 }
-                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
                 if (response.IsSuccessStatusCode)
                 {
                     // Read to the end, as a client would, into one buffer per client instead of a copy per response.
                     error = null;
-                    await using var content = await response.Content.ReadAsStreamAsync();
-                    while (await content.ReadAsync(sink) > 0)
+                    await using var content = await response.Content.ReadAsStreamAsync(deadline.Token);
+                    while (await content.ReadAsync(sink, deadline.Token) > 0)
                     {
                     }
                 }
                 else
                 {
-                    error = await ErrorKind(response);
+                    error = await ErrorKind(response, deadline.Token);
                     // A well-behaved client honours an overload answer's Retry-After instead of asking again at once.
                     backOff = response.Headers.RetryAfter?.Delta;
                 }
@@ -235,11 +243,11 @@ async Task<JsonNode> Send(HttpMethod method, string path, object? body, string? 
 
 static Task BackOff(TimeSpan? wait) => wait is { } delay && delay > TimeSpan.Zero ? Task.Delay(delay) : Task.CompletedTask;
 
-static async Task<string> ErrorKind(HttpResponseMessage response)
+static async Task<string> ErrorKind(HttpResponseMessage response, CancellationToken cancellationToken = default)
 {
     try
     {
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
         var type = problem.GetProperty("type").GetString() ?? "";
         return $"{(int)response.StatusCode} {type[(type.LastIndexOf('/') + 1)..]}";
     }

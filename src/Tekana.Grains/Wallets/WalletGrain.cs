@@ -225,9 +225,13 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     /// <summary>
     /// Starts a read or write of the transactional state without flowing this call's execution context into Orleans'
     /// transaction lock. The lock schedules a check at its deadline each time a transaction enters it, and that pending
-    /// check would capture the context, keeping the call's transaction context (and all it references) alive until the
-    /// deadline, a second after the movement ended: long enough under load for the garbage collector to copy it into an
-    /// older generation, once per leg. Nothing inside the lock reads the context; the operation runs on what it is given.
+    /// check would capture the context, keeping the call's transaction context (and all it references) alive for up to
+    /// the lock timeout (1 s) after the leg entered the lock: long enough under load for the garbage collector to copy
+    /// it into an older generation, once per leg (2 to 3 MB less promoted per gen0 collection of the silo without it).
+    /// Nothing inside the lock reads the transaction context: the state reads it before entering, and the operation
+    /// runs on what it is given. What the lock's own work starts (storage writes, its logs) carries no trace context.
+    /// The operation is only started here, never awaited: the caller's await captures the context again, so its code
+    /// after the read or write still runs in its transaction.
     /// </summary>
     private static Task<T> InLock<T>(Func<Task<T>> operation)
     {
