@@ -10,8 +10,8 @@ using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 // about 100 KB allocated on a heap) for a few seconds over EventPipe, then prints the sampled bytes by type, by the
 // innermost frame outside the base class libraries (the code that asked: ASP.NET, Orleans, Npgsql or ours) and by
 // that frame's assembly. Garbage collection follows allocation, so this is where to look when a process spends its time in GC.
-// --collections true lists the collections of the window instead (generation, pause, bytes promoted): what survives a
-// collection is what it copies, and the copying is most of a pause.
+// --collections true lists the collections of the window instead: per generation, their pauses, the bytes they promoted
+// (what survives a collection is what it copies) and the time each heap spent in each marking stage.
 var options = args.Chunk(2).Where(p => p.Length == 2 && p[0].StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(p => p[0][2..], p => p[1]);
 if (!options.TryGetValue("pid", out var pidText) || !int.TryParse(pidText, out var pid))
@@ -96,7 +96,26 @@ static void ReportCollections(string trace, int seconds)
     (double At, bool BackgroundPrep)? suspended = null;
     // The threads are suspended before a collection starts and restarted after it ends; the suspension for a background
     // collection's final phase has no start of its own.
-    source.Clr.GCStart += e => generation = e.Depth;
+    // Each heap's GC thread reports the end of each marking stage: from one report to the next, on the same heap, is how
+    // long that stage took there. Summed per stage over a collection's heaps, divided by the heaps.
+    var marking = new Dictionary<(int Generation, string Stage), double>();
+    var lastMark = new Dictionary<int, double>();
+    var heaps = new HashSet<int>();
+    double started = 0;
+    source.Clr.GCStart += e =>
+    {
+        generation = e.Depth;
+        started = e.TimeStampRelativeMSec;
+        lastMark.Clear();
+    };
+    source.Clr.GCMarkWithType += e =>
+    {
+        var from = lastMark.GetValueOrDefault(e.HeapNum, started);
+        lastMark[e.HeapNum] = e.TimeStampRelativeMSec;
+        heaps.Add(e.HeapNum);
+        var key = (generation, MarkStage(e.Type));
+        marking[key] = marking.GetValueOrDefault(key) + e.TimeStampRelativeMSec - from;
+    };
     source.Clr.GCSuspendEEStart += e => suspended = (e.TimeStampRelativeMSec, e.Reason == GCSuspendEEReason.SuspendForGCPrep);
     source.Clr.GCRestartEEStop += e =>
     {
@@ -125,8 +144,28 @@ static void ReportCollections(string trace, int seconds)
         var promoted = collections.Where(c => c.Generation == g).Select(c => c.Promoted).DefaultIfEmpty(0).ToList();
         Console.WriteLine($"  gen{g}: {collections.Count(c => c.Generation == g),4}   pause mean {ofGeneration.Average(),6:F1} ms, " +
             $"max {ofGeneration.Max(),6:F1} ms   promoted mean {promoted.Average() / 1e6,6:F1} MB");
+        var count = Math.Max(1, collections.Count(c => c.Generation == g));
+        var stages = marking.Where(m => m.Key.Generation == g).OrderByDescending(m => m.Value)
+            .Select(m => $"{m.Key.Stage} {m.Value / count / Math.Max(1, heaps.Count):F1}");
+        Console.WriteLine($"         marking per collection, ms on each heap: {string.Join(", ", stages)}");
     }
 }
+
+// The runtime's mark stages (gc.h, mark_root_type).
+static string MarkStage(int type) => type switch
+{
+    0 => "stacks",
+    1 => "finalization queue",
+    2 => "handles",
+    3 => "older generations (cards)",
+    4 => "sized refs",
+    5 => "overflow",
+    6 => "dependent handles",
+    7 => "new finalization queue",
+    8 => "stolen work",
+    9 => "background roots",
+    _ => $"stage {type}",
+};
 
 // The first frame, from the allocation outwards, of code outside the base class libraries: a string or a task is
 // allocated inside System.Private.CoreLib, but asked for by the code that called it.
