@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime.Internal;
 using Orleans.Streams;
 using Tekana.Abstractions.Events;
 
@@ -61,10 +62,8 @@ public sealed class EventHandOff(IServiceProvider services, ILogger<EventHandOff
             if (_loop is null)
             {
                 // Started from some grain's turn: its ambient context (request context, trace) stays behind.
-                using (ExecutionContext.SuppressFlow())
-                {
-                    _loop = Task.Run(RunAsync);
-                }
+                using var suppressed = new ExecutionContextSuppressor();
+                _loop = Task.Run(RunAsync);
             }
         }
     }

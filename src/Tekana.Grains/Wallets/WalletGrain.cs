@@ -1,3 +1,4 @@
+using Orleans.Runtime.Internal;
 using Orleans.Transactions;
 using Orleans.Transactions.Abstractions;
 using Tekana.Abstractions;
@@ -230,19 +231,14 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     /// it into an older generation, once per leg (2 to 3 MB less promoted per gen0 collection of the silo without it).
     /// Nothing inside the lock reads the transaction context: the state reads it before entering, and the operation
     /// runs on what it is given. What the lock's own work starts (storage writes, its logs) carries no trace context.
-    /// The operation is only started here, never awaited: the caller's await captures the context again, so its code
-    /// after the read or write still runs in its transaction.
+    /// The operation is only started here, never awaited (the suppressor is a ref struct, which an async method cannot
+    /// hold): the caller's await captures the context again, so its code after the read or write still runs in its
+    /// transaction.
     /// </summary>
     private static Task<T> InLock<T>(Func<Task<T>> operation)
     {
-        if (ExecutionContext.IsFlowSuppressed())
-        {
-            return operation();
-        }
-        using (ExecutionContext.SuppressFlow())
-        {
-            return operation();
-        }
+        using var suppressed = new ExecutionContextSuppressor();
+        return operation();
     }
 
     public Task<OutboxSnapshot> ReadOutbox() => InLock(() => _state.PerformRead(s => new OutboxSnapshot([.. s.Outbox], s.EventNumber)));
