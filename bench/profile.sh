@@ -6,11 +6,11 @@
 #                    [--allocations | --collections]
 # Keeps the samples in bench/results/perf-<process>.data (`perf report -i` it for call graphs). Needs perf
 # (Debian: apt-get install linux-perf).
-# --allocations samples what the silo or the API allocates instead (bench/Tekana.Bench.Allocations, over EventPipe: no
+# --allocations samples what the silo, the API or the load generator allocates instead (bench/Tekana.Bench.Allocations, over EventPipe: no
 # perf needed) and prints it by type, by the innermost frame outside the base class libraries, and by that frame's
 # assembly.
-# --collections lists the silo's or the API's garbage collections in the window instead (over EventPipe): per generation,
-# how many, their pauses and the bytes each promoted.
+# --collections lists the process's garbage collections in the window instead (over EventPipe): per generation, how
+# many, their pauses, the bytes each promoted and the time each heap spent in each marking stage.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 scenario=uniform; process=silo; clients=64; seconds=30; window=10; allocations=false; collections=false

@@ -94,8 +94,6 @@ static void ReportCollections(string trace, int seconds)
     int generation = 0;
     int? ended = null;
     (double At, bool BackgroundPrep)? suspended = null;
-    // The threads are suspended before a collection starts and restarted after it ends; the suspension for a background
-    // collection's final phase has no start of its own.
     // Each heap's GC thread reports the end of each marking stage: from one report to the next, on the same heap, is how
     // long that stage took there. Summed per stage over a collection's heaps, divided by the heaps.
     var marking = new Dictionary<(int Generation, string Stage), double>();
@@ -116,6 +114,8 @@ static void ReportCollections(string trace, int seconds)
         var key = (generation, MarkStage(e.Type));
         marking[key] = marking.GetValueOrDefault(key) + e.TimeStampRelativeMSec - from;
     };
+    // The threads are suspended before a collection starts and restarted after it ends; the suspension for a background
+    // collection's final phase has no start of its own.
     source.Clr.GCSuspendEEStart += e => suspended = (e.TimeStampRelativeMSec, e.Reason == GCSuspendEEReason.SuspendForGCPrep);
     source.Clr.GCRestartEEStop += e =>
     {
@@ -141,12 +141,11 @@ static void ReportCollections(string trace, int seconds)
     foreach (var g in collections.Select(c => c.Generation).Concat(pauses.Select(p => p.Generation)).Distinct().Order())
     {
         var ofGeneration = pauses.Where(p => p.Generation == g).Select(p => p.Ms).DefaultIfEmpty(0).ToList();
-        var promoted = collections.Where(c => c.Generation == g).Select(c => c.Promoted).DefaultIfEmpty(0).ToList();
-        Console.WriteLine($"  gen{g}: {collections.Count(c => c.Generation == g),4}   pause mean {ofGeneration.Average(),6:F1} ms, " +
-            $"max {ofGeneration.Max(),6:F1} ms   promoted mean {promoted.Average() / 1e6,6:F1} MB");
-        var count = Math.Max(1, collections.Count(c => c.Generation == g));
+        var promoted = collections.Where(c => c.Generation == g).Select(c => c.Promoted).ToList();
+        Console.WriteLine($"  gen{g}: {promoted.Count,4}   pause mean {ofGeneration.Average(),6:F1} ms, " +
+            $"max {ofGeneration.Max(),6:F1} ms   promoted mean {promoted.DefaultIfEmpty(0).Average() / 1e6,6:F1} MB");
         var stages = marking.Where(m => m.Key.Generation == g).OrderByDescending(m => m.Value)
-            .Select(m => $"{m.Key.Stage} {m.Value / count / Math.Max(1, heaps.Count):F1}");
+            .Select(m => $"{m.Key.Stage} {m.Value / Math.Max(1, promoted.Count) / Math.Max(1, heaps.Count):F1}");
         Console.WriteLine($"         marking per collection, ms on each heap: {string.Join(", ", stages)}");
     }
 }
