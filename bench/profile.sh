@@ -3,7 +3,7 @@
 # with perf (499 Hz, call graphs) for a window in the middle of Tekana's run, then prints its samples by module and its
 # hottest functions. The benchmark's own table and checks come first, as usual.
 #   bench/profile.sh [--scenario uniform] [--process silo|api|postgres|client] [--clients 64] [--seconds 30] [--window 10]
-#                    [--allocations | --collections]
+#                    [--allocations | --collections | --survivors]
 # Keeps the samples in bench/results/perf-<process>.data (`perf report -i` it for call graphs). Needs perf
 # (Debian: apt-get install linux-perf).
 # --allocations samples what the silo, the API or the load generator allocates instead (bench/Tekana.Bench.Allocations, over EventPipe: no
@@ -11,9 +11,12 @@
 # assembly.
 # --collections lists the process's garbage collections in the window instead (over EventPipe): per generation, how
 # many, their pauses, the bytes each promoted and the time each heap spent in each marking stage.
+# --survivors takes a heap dump of the process at the window's start instead (the process stalls while it is written, so
+# that run's figures suffer) and prints what its gen0 collections promoted: generation 1 by type, each type with the
+# type that most often holds its objects.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-scenario=uniform; process=silo; clients=64; seconds=30; window=10; allocations=false; collections=false
+scenario=uniform; process=silo; clients=64; seconds=30; window=10; allocations=false; collections=false; survivors=false
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
@@ -23,6 +26,7 @@ while [[ $# -gt 0 ]]; do
     --window) window="$2"; shift 2 ;;
     --allocations) allocations=true; shift ;;
     --collections) allocations=true; collections=true; shift ;;
+    --survivors) allocations=true; survivors=true; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +38,7 @@ case "$process" in
   *) echo "--process is silo, api, postgres or client" >&2; exit 2 ;;
 esac
 if $allocations; then
-  [[ "$process" != postgres ]] || { echo "--allocations and --collections profile a .NET process: silo, api or client" >&2; exit 2; }
+  [[ "$process" != postgres ]] || { echo "--allocations, --collections and --survivors profile a .NET process: silo, api or client" >&2; exit 2; }
   dotnet build "$here/Tekana.Bench.Allocations" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 else
   command -v perf >/dev/null || { echo "perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }
@@ -43,7 +47,8 @@ fi
 
 mkdir -p "$here/results"
 data="$here/results/perf-$process.data" out="$(mktemp)" report="$(mktemp)"
-trap 'rm -f "$out" "$report"' EXIT
+dump=""
+trap 'rm -f "$out" "$report" "$dump"' EXIT
 # perf names JIT-compiled .NET code only from the runtime's perf map, which it writes only where code is not
 # double-mapped for W^X; without both, managed frames show as "memfd:doublemapper". EventPipe needs neither.
 runtime=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
@@ -57,12 +62,21 @@ until grep -qE "^$scenario +$clients +pgbench" "$out"; do
 done
 sleep 8
 pids="$(pgrep -d, -f "$pattern")"
-if $allocations; then
-  dotnet "$here/Tekana.Bench.Allocations/bin/Release/net10.0/Tekana.Bench.Allocations.dll" --pid "$pids" --seconds "$window" \
-    --collections "$collections" >"$report"
+tool="$here/Tekana.Bench.Allocations/bin/Release/net10.0/Tekana.Bench.Allocations.dll"
+if $survivors; then
+  dump="$(mktemp --suffix=.dmp)"
+  dotnet "$tool" --pid "$pids" --write-dump "$dump"
   wait "$bench"
+  dotnet "$tool" --survivors "$dump" >"$report"
+elif $allocations; then
+  dotnet "$tool" --pid "$pids" --seconds "$window" --collections "$collections" >"$report"
+  wait "$bench"
+fi
+if $allocations; then
   echo
-  if $collections; then
+  if $survivors; then
+    echo "$process, $scenario at $clients clients: what its gen0 collections promoted, from a heap dump at the window's start"
+  elif $collections; then
     echo "$process, $scenario at $clients clients: its garbage collections in the ${window} s window"
   else
     echo "$process, $scenario at $clients clients: what it allocated in the ${window} s window (sampled)"

@@ -5,22 +5,36 @@ using Microsoft.Diagnostics.Tracing.Etlx;
 using Microsoft.Diagnostics.Tracing.Parsers;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
-// tekana-bench-allocations --pid P [--seconds 6] [--top 25] [--collections true]
+// tekana-bench-allocations --pid P [--seconds 6] [--top 25] [--collections true | --write-dump FILE]
+// tekana-bench-allocations --survivors FILE [--top 25]
 // Samples what a running .NET process allocates (the runtime's allocation tick: one event, with its call stack, per
 // about 100 KB allocated on a heap) for a few seconds over EventPipe, then prints the sampled bytes by type, by the
 // innermost frame outside the base class libraries (the code that asked: ASP.NET, Orleans, Npgsql or ours) and by
 // that frame's assembly. Garbage collection follows allocation, so this is where to look when a process spends its time in GC.
 // --collections true lists the collections of the window instead: per generation, their pauses, the bytes they promoted
 // (what survives a collection is what it copies) and the time each heap spent in each marking stage.
+// --write-dump writes a heap dump of the process instead, and --survivors reads one and prints what its gen0 collections
+// promoted, by type (Survivors.cs): two steps, so that the reading, which takes a while, can wait for the benchmark.
 var options = args.Chunk(2).Where(p => p.Length == 2 && p[0].StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(p => p[0][2..], p => p[1]);
+var top = int.Parse(options.GetValueOrDefault("top", "25"));
+if (options.TryGetValue("survivors", out var dump))
+{
+    Survivors.Report(dump, top);
+    return 0;
+}
 if (!options.TryGetValue("pid", out var pidText) || !int.TryParse(pidText, out var pid))
 {
-    Console.Error.WriteLine("usage: tekana-bench-allocations --pid P [--seconds 6] [--top 25] [--collections true]");
+    Console.Error.WriteLine("usage: tekana-bench-allocations --pid P [--seconds 6] [--top 25] [--collections true | --write-dump FILE]");
+    Console.Error.WriteLine("       tekana-bench-allocations --survivors FILE [--top 25]");
     return 2;
 }
 var seconds = int.Parse(options.GetValueOrDefault("seconds", "6"));
-var top = int.Parse(options.GetValueOrDefault("top", "25"));
+if (options.TryGetValue("write-dump", out var dumpTo))
+{
+    await Survivors.WriteDump(pid, dumpTo);
+    return 0;
+}
 var collections = options.GetValueOrDefault("collections") == "true";
 
 var trace = Path.Combine(Path.GetTempPath(), $"tekana-allocations-{pid}.nettrace");
