@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test against a throwaway PostgreSQL: installs it if missing, starts a cluster on a free loopback port,
-# applies sql/ (twice, which also proves the scripts idempotent) to a template database, runs all test projects,
+# applies sql/ (twice, which also proves the scripts idempotent) to a template database, checks that sql/ upgrades a
+# database of an earlier version (scripts/check-sql-upgrade.sh), runs all test projects,
 # prints "N passed, N failed" and stops the cluster.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +14,7 @@ port="$(cat "$pgdir/port")"
 psql "postgresql://postgres@127.0.0.1:$port/postgres" -q -c "CREATE DATABASE tekana_template" >/dev/null
 scripts/apply-sql.sh "postgresql://postgres@127.0.0.1:$port/tekana_template"
 scripts/apply-sql.sh "postgresql://postgres@127.0.0.1:$port/tekana_template"
+scripts/check-sql-upgrade.sh "postgresql://postgres@127.0.0.1:$port"
 
 export TEKANA_TEST_POSTGRES="$base"
 export TEKANA_TEST_TEMPLATE="tekana_template"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Checks that sql/ upgrades a database made by an earlier version, not only a fresh one: a scratch database gets the
+# earlier form of what a script changes (with rows in it), sql/ is applied twice, and the result must have the current
+# form with the rows intact. Run by scripts/test.sh.
+#   scripts/check-sql-upgrade.sh "postgresql://postgres@127.0.0.1:5432"
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+server="${1:?a libpq connection URI of the server, without a database}"
+db=tekana_upgrade_check
+export PGOPTIONS="-c client_min_messages=warning"
+psql "$server/postgres" -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+trap 'psql "$server/postgres" -q -c "DROP DATABASE IF EXISTS $db" >/dev/null' EXIT
+
+# ledger_entries before its key carried the columns of a history page.
+psql "$server/$db" -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE ledger_entries (
+    wallet_id text NOT NULL, sequence bigint NOT NULL, transaction_id text NOT NULL, type text NOT NULL,
+    amount bigint NOT NULL, currency char(3) NOT NULL, balance_after bigint NOT NULL, counterparty text NOT NULL,
+    description text NULL, occurred_at timestamptz NOT NULL, event_id text NOT NULL,
+    PRIMARY KEY (wallet_id, sequence)
+);
+INSERT INTO ledger_entries
+SELECT 'wal_' || (n % 50), n / 50 + 1, 'txn_' || n, 'transfer', n, 'RWF', n, 'wal_x', NULL, now(), 'evt_' || n
+FROM generate_series(0, 999) n;
+SQL
+
+"$here/scripts/apply-sql.sh" "$server/$db"
+"$here/scripts/apply-sql.sh" "$server/$db"
+
+result="$(psql "$server/$db" -At -F ' ' -c "
+    SELECT (SELECT count(*) FROM ledger_entries),
+           (SELECT indnatts - indnkeyatts FROM pg_index WHERE indexrelid = 'ledger_entries_pkey'::regclass),
+           (SELECT count(*) FROM pg_index WHERE indrelid = 'ledger_entries'::regclass)")"
+if [[ "$result" != "1000 8 2" ]]; then
+  echo "sql/ did not upgrade ledger_entries: rows, columns the key carries, indexes = $result (expected 1000 8 2)" >&2
+  exit 1
+fi
+echo "sql/ upgrades an earlier database: ledger_entries keeps its rows and gets the key that carries a history page"
