@@ -63,24 +63,21 @@ done
 sleep 8
 pids="$(pgrep -d, -f "$pattern")"
 tool="$here/Tekana.Bench.Allocations/bin/Release/net10.0/Tekana.Bench.Allocations.dll"
-if $survivors; then
-  dump="$(mktemp --suffix=.dmp)"
-  dotnet "$tool" --pid "$pids" --write-dump "$dump"
-  wait "$bench"
-  dotnet "$tool" --survivors "$dump" >"$report"
-elif $allocations; then
-  dotnet "$tool" --pid "$pids" --seconds "$window" --collections "$collections" >"$report"
-  wait "$bench"
-fi
 if $allocations; then
-  echo
   if $survivors; then
-    echo "$process, $scenario at $clients clients: what its gen0 collections promoted, from a heap dump at the window's start"
-  elif $collections; then
-    echo "$process, $scenario at $clients clients: its garbage collections in the ${window} s window"
+    dump="$(mktemp --suffix=.dmp)"
+    dotnet "$tool" --pid "$pids" --write-dump "$dump"
+    wait "$bench"
+    dotnet "$tool" --survivors "$dump" >"$report"
+    title="what its gen0 collections promoted, from a heap dump at the window's start"
   else
-    echo "$process, $scenario at $clients clients: what it allocated in the ${window} s window (sampled)"
+    dotnet "$tool" --pid "$pids" --seconds "$window" --collections "$collections" >"$report"
+    wait "$bench"
+    if $collections; then title="its garbage collections in the ${window} s window"
+    else title="what it allocated in the ${window} s window (sampled)"; fi
   fi
+  echo
+  echo "$process, $scenario at $clients clients: $title"
   cat "$report"
   exit 0
 fi

@@ -46,8 +46,11 @@ trap cleanup EXIT
 
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
-cpu_seconds() { # utime+stime (+ children that were waited for) of a process, in seconds
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+cpu_seconds() { # utime+stime (+ children that were waited for) of the given processes, summed, in seconds
+  # One cat reads them all, in the order given; a process that is gone adds nothing.
+  local stats=() pid
+  for pid in "$@"; do stats+=("/proc/$pid/stat"); done
+  cat "${stats[@]}" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{ s += $14 + $15 + $16 + $17 } END { printf "%.2f", s / hz }'
 }
 
 client_cpu_seconds() { # this script's children that have exited and been waited for: the load generators, pgbench
@@ -84,8 +87,8 @@ pg_cpu_seconds() { # the postmaster, its exited backends, and the live ones (poo
   # One read of every child, then of the postmaster: a backend that exits meanwhile is still counted, live or as a
   # zombie, or else reaped into the postmaster's children's times, read last. Reading them one by one lost a backend
   # that exited between two reads with all the CPU it had used since it started (a run once showed -9.85 s).
-  cat $(pgrep -P "$1" | sed 's|.*|/proc/&/stat|') "/proc/$1/stat" 2>/dev/null |
-    awk -v hz="$(getconf CLK_TCK)" '{ s += $14 + $15 + $16 + $17 } END { printf "%.2f", s / hz }'
+  # shellcheck disable=SC2046 # one word per child
+  cpu_seconds $(pgrep -P "$1") "$1"
 }
 
 echo "building (Release)..." >&2
