@@ -30,9 +30,12 @@ SQL
 result="$(psql "$server/$db" -At -F ' ' -c "
     SELECT (SELECT count(*) FROM ledger_entries),
            (SELECT indnatts - indnkeyatts FROM pg_index WHERE indexrelid = 'ledger_entries_pkey'::regclass),
-           (SELECT count(*) FROM pg_index WHERE indrelid = 'ledger_entries'::regclass)")"
-if [[ "$result" != "1000 8 2" ]]; then
-  echo "sql/ did not upgrade ledger_entries: rows, columns the key carries, indexes = $result (expected 1000 8 2)" >&2
+           (SELECT count(*) FROM pg_index WHERE indrelid = 'ledger_entries'::regclass),
+           (SELECT count(*) FROM pg_class, unnest(reloptions) o WHERE oid = 'ledger_entries'::regclass
+                AND o IN ('autovacuum_vacuum_insert_threshold=10000', 'autovacuum_vacuum_insert_scale_factor=0'))")"
+if [[ "$result" != "1000 8 2 2" ]]; then
+  echo "sql/ did not upgrade ledger_entries: rows, columns the key carries, indexes, insert-vacuum settings = $result" \
+    "(expected 1000 8 2 2)" >&2
   exit 1
 fi
-echo "sql/ upgrades an earlier database: ledger_entries keeps its rows and gets the key that carries a history page"
+echo "sql/ upgrades an earlier database: ledger_entries keeps its rows and gets the key that carries a history page and its insert-vacuum settings"
