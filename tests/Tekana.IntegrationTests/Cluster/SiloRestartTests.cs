@@ -232,7 +232,6 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    /// <summary>Registers <paramref name="count"/> customers and deposits <paramref name="amount"/> into each wallet.</summary>
     /// <summary>Of the silos but the first, the one whose directory entries hold the most of <paramref name="wallets"/>.</summary>
     private async Task<InProcessSiloHandle> BusiestSiloAsync(IEnumerable<string> wallets)
     {
@@ -241,6 +240,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         return _cluster.Silos.Skip(1).Cast<InProcessSiloHandle>().MaxBy(silo => hosts.Count(host => host == silo.SiloAddress))!;
     }
 
+    /// <summary>Registers <paramref name="count"/> customers and deposits <paramref name="amount"/> into each wallet.</summary>
     private async Task<(List<string> Wallets, ConcurrentBag<TransactionRecord> Deposits)> FundedWalletsAsync(int count, long amount)
     {
         var wallets = new ConcurrentBag<string>();
