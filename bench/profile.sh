@@ -3,7 +3,7 @@
 # with perf (499 Hz, call graphs) for a window in the middle of Tekana's run, then prints its samples by module and its
 # hottest functions. The benchmark's own table and checks come first, as usual.
 #   bench/profile.sh [--scenario uniform] [--process silo|api|postgres|client] [--clients 64] [--seconds 30] [--window 10]
-#                    [--allocations | --collections | --survivors]
+#                    [--allocations | --collections | --survivors] [--top 25]
 # Keeps the samples in bench/results/perf-<process>.data (`perf report -i` it for call graphs). Needs perf
 # (Debian: apt-get install linux-perf).
 # --allocations samples what the silo, the API or the load generator allocates instead (bench/Tekana.Bench.Allocations, over EventPipe: no
@@ -14,9 +14,10 @@
 # --survivors takes a heap dump of the process at the window's start instead (the process stalls while it is written, so
 # that run's figures suffer) and prints what its gen0 collections promoted: generation 1 by type, each type with the
 # type that most often holds its objects.
+# --top sets how many lines each of the --allocations and --survivors tables shows.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-scenario=uniform; process=silo; clients=64; seconds=30; window=10; allocations=false; collections=false; survivors=false
+scenario=uniform; process=silo; clients=64; seconds=30; window=10; allocations=false; collections=false; survivors=false; top=25
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
@@ -27,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     --allocations) allocations=true; shift ;;
     --collections) allocations=true; collections=true; shift ;;
     --survivors) allocations=true; survivors=true; shift ;;
+    --top) top="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -68,10 +70,10 @@ if $allocations; then
     dump="$(mktemp --suffix=.dmp)"
     dotnet "$tool" --pid "$pids" --write-dump "$dump"
     wait "$bench"
-    dotnet "$tool" --survivors "$dump" >"$report"
+    dotnet "$tool" --survivors "$dump" --top "$top" >"$report"
     title="what its gen0 collections promoted, from a heap dump at the window's start"
   else
-    dotnet "$tool" --pid "$pids" --seconds "$window" --collections "$collections" >"$report"
+    dotnet "$tool" --pid "$pids" --seconds "$window" --collections "$collections" --top "$top" >"$report"
     wait "$bench"
     if $collections; then title="its garbage collections in the ${window} s window"
     else title="what it allocated in the ${window} s window (sampled)"; fi
