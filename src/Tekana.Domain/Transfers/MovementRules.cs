@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Tekana.Domain.Errors;
@@ -85,22 +88,79 @@ public static class MovementRules
         MovementType type, string? fromWalletId, string? toWalletId, long amount, string currency,
         string? externalReference, string? description, IReadOnlyDictionary<string, string>? metadata)
     {
-        // Every field is length-prefixed so that no two different requests can serialise to the same text.
-        var text = new StringBuilder();
-        void Field(string? value) => text.Append(value?.Length ?? -1).Append(':').Append(value).Append('|');
-        Field(((int)type).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Field(fromWalletId);
-        Field(toWalletId);
-        Field(amount.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Field(currency);
-        Field(externalReference);
-        Field(description);
-        foreach (var (key, value) in (metadata ?? new Dictionary<string, string>()).OrderBy(e => e.Key, StringComparer.Ordinal))
+        // The SHA-256 of a text in which every field is length-prefixed ("<length>:<field>|", the length in UTF-16
+        // units, -1 for none), so that no two different requests serialise to the same text. Records keep the hex
+        // digest, so this form is fixed. It is written into pooled buffers: a fingerprint is taken for every movement.
+        string[]? keys = null;
+        var length = FieldSize(fromWalletId) + FieldSize(toWalletId) + FieldSize(currency) + FieldSize(externalReference)
+            + FieldSize(description) + 2 * (13 + 20);
+        if (metadata is { Count: > 0 })
         {
-            Field(key);
-            Field(value);
+            keys = [.. metadata.Keys];
+            Array.Sort(keys, StringComparer.Ordinal);
+            foreach (var key in keys)
+            {
+                length += FieldSize(key) + FieldSize(metadata[key]);
+            }
         }
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+        var text = ArrayPool<char>.Shared.Rent(length);
+        byte[]? utf8 = null;
+        try
+        {
+            var at = 0;
+            Span<char> number = stackalloc char[20];
+            Field(text, ref at, number[..Format((int)type, number)]);
+            Field(text, ref at, fromWalletId);
+            Field(text, ref at, toWalletId);
+            Field(text, ref at, number[..Format(amount, number)]);
+            Field(text, ref at, currency);
+            Field(text, ref at, externalReference);
+            Field(text, ref at, description);
+            foreach (var key in keys ?? [])
+            {
+                Field(text, ref at, key);
+                Field(text, ref at, metadata![key]);
+            }
+            utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(at));
+            var bytes = Encoding.UTF8.GetBytes(text.AsSpan(0, at), utf8);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(utf8.AsSpan(0, bytes), hash);
+            return Convert.ToHexStringLower(hash);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(text);
+            if (utf8 is not null)
+            {
+                ArrayPool<byte>.Shared.Return(utf8);
+            }
+        }
+
+        static int FieldSize(string? value) => 13 + (value?.Length ?? 0);
+
+        static int Format(long value, Span<char> into) =>
+            value.TryFormat(into, out var written, default, CultureInfo.InvariantCulture) ? written : throw new UnreachableException();
+    }
+
+    private static void Field(char[] text, ref int at, string? value)
+    {
+        if (value is null)
+        {
+            "-1:|".CopyTo(text.AsSpan(at));
+            at += 4;
+            return;
+        }
+        Field(text, ref at, value.AsSpan());
+    }
+
+    private static void Field(char[] text, ref int at, ReadOnlySpan<char> value)
+    {
+        value.Length.TryFormat(text.AsSpan(at), out var written, default, CultureInfo.InvariantCulture);
+        at += written;
+        text[at++] = ':';
+        value.CopyTo(text.AsSpan(at));
+        at += value.Length;
+        text[at++] = '|';
     }
 
     private static bool IsCustomerWallet(string? walletId) =>

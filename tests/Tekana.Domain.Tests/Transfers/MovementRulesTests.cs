@@ -40,6 +40,35 @@ public sealed class MovementRulesTests
         Assert.Contains("fromWalletId", error!.Fields!.Keys);
     }
 
+    /// <summary>The digest of the fields in their stored form: each "length:text|", the length in UTF-16 units, -1 for none.</summary>
+    private static string StoredForm(params string?[] fields) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            string.Concat(fields.Select(f => $"{f?.Length ?? -1}:{f}|")))));
+
+    [Fact]
+    public void Fingerprints_keep_the_form_that_stored_records_were_made_with()
+    {
+        // A replay is compared with the fingerprint its record stored, perhaps by an earlier version.
+        var transfer = ((int)MovementType.Transfer).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var deposit = ((int)MovementType.Deposit).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(StoredForm(transfer, A, B, "10", "RWF", null, null),
+            MovementRules.Fingerprint(MovementType.Transfer, A, B, 10, "RWF", null, null, null));
+        Assert.Equal(StoredForm(transfer, A, B, "10", "RWF", null, null),
+            MovementRules.Fingerprint(MovementType.Transfer, A, B, 10, "RWF", null, null, new Dictionary<string, string>()));
+        // Text beyond ASCII (a lone surrogate is encoded as U+FFFD, as it always was) and metadata in key order.
+        Assert.Equal(StoredForm(deposit, null, B, "9223372036854775807", "USD", "caf\u00e9 \U0001F600", "\ud800x", "a", "1", "b", ""),
+            MovementRules.Fingerprint(MovementType.Deposit, null, B, long.MaxValue, "USD", "caf\u00e9 \U0001F600", "\ud800x",
+                new Dictionary<string, string> { ["b"] = "", ["a"] = "1" }));
+        // The longest request the rules allow.
+        var metadata = Enumerable.Range(0, MovementRules.MaxMetadataEntries).ToDictionary(
+            i => $"k{i:D2}".PadRight(MovementRules.MaxMetadataKeyLength, '\u00e9'), i => "\U0001F600" + new string('v', MovementRules.MaxMetadataValueLength - 2));
+        var description = new string('\u4e2d', MovementRules.MaxDescriptionLength);
+        var reference = new string('r', MovementRules.MaxExternalReferenceLength);
+        Assert.Equal(
+            StoredForm([transfer, A, B, "1", "RWF", reference, description, .. metadata.OrderBy(e => e.Key, StringComparer.Ordinal).SelectMany(e => new[] { e.Key, e.Value })]),
+            MovementRules.Fingerprint(MovementType.Transfer, A, B, 1, "RWF", reference, description, metadata));
+    }
+
     [Fact]
     public void Fingerprints_differ_for_any_field_and_ignore_metadata_order()
     {
