@@ -30,8 +30,27 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
     /// <summary>The last queue move this publisher sent everything again for (moves before it existed concern it not).</summary>
     private DateTimeOffset _movedThrough = clock.GetUtcNow();
 
-    private readonly SortedDictionary<long, (LedgerEvent Event, DateTimeOffset? SentAt, int Sends)> _events = [];
+    /// <summary>
+    /// The events held until acknowledged, in number order. A subject has few in flight (one or two, mostly), so a
+    /// sorted list does better than a tree: the publisher works on every event of every wallet, and a tree allocated
+    /// a node per event and an enumerator with a stack per pass over it.
+    /// </summary>
+    private readonly List<Held> _events = [];
+
+    /// <summary>Acknowledged numbers beyond <see cref="AckedThrough"/>, which a gap before them keeps from advancing it.</summary>
     private readonly SortedSet<long> _earlyAcks = [];
+
+    /// <summary>An event held until acknowledged: when it was last sent (null: not yet) and how many times.</summary>
+    private readonly record struct Held(LedgerEvent Event, DateTimeOffset? SentAt, int Sends)
+    {
+        public long Number => Event.Number;
+
+        /// <summary>
+        /// Known or presumed lost: sent again at the next check, whatever its retry delay, which starts over. The delay
+        /// spares a pipeline that is slow to answer, and this event was lost, not slow.
+        /// </summary>
+        public Held Lost() => SentAt is null ? this : this with { SentAt = DateTimeOffset.MinValue, Sends = 0 };
+    }
 
     /// <summary>Every event up to this number was sent; -1 until the committed outbox has been read.</summary>
     public long SentThrough { get; private set; } = -1;
@@ -47,13 +66,14 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
     public int PendingCount => _events.Count;
 
     /// <summary>Adds events known to be committed.</summary>
-    public void Add(IEnumerable<LedgerEvent> events)
+    public void Add(IReadOnlyList<LedgerEvent> events)
     {
-        foreach (var e in events)
+        for (var i = 0; i < events.Count; i++)
         {
-            if (e.Number > AckedThrough && !_events.ContainsKey(e.Number))
+            var e = events[i];
+            if (e.Number > AckedThrough && Find(e.Number) is var at and < 0)
             {
-                _events[e.Number] = (e, null, 0);
+                _events.Insert(~at, new Held(e, null, 0));
             }
         }
     }
@@ -62,9 +82,13 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
     /// Takes in the committed outbox. What is no longer in it was acknowledged before (it is pruned only after
     /// acknowledgement); what is in it and unknown here is added.
     /// </summary>
-    public void Merge(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    public void Merge(IReadOnlyList<LedgerEvent> outbox, long lastNumber)
     {
-        var pruned = outbox.Count == 0 ? lastNumber : outbox.Min(e => e.Number) - 1;
+        var pruned = lastNumber;
+        for (var i = 0; i < outbox.Count; i++)
+        {
+            pruned = Math.Min(pruned, outbox[i].Number - 1);
+        }
         Advance(pruned);
         Add(outbox);
         SentThrough = Math.Max(SentThrough, AckedThrough);
@@ -88,12 +112,14 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
                 SentThrough = number;
                 continue;
             }
-            if (!_events.TryGetValue(number, out var next))
+            var at = Find(number);
+            if (at < 0)
             {
                 break;
             }
+            var next = _events[at];
             (ready ??= []).Add(next.Event);
-            _events[number] = (next.Event, now, next.Sends + 1);
+            _events[at] = next with { SentAt = now, Sends = next.Sends + 1 };
             SentThrough = number;
         }
         if (ready is not null)
@@ -106,27 +132,37 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
     public void ResendOverdue()
     {
         var now = clock.GetUtcNow();
-        var overdue = _events.Where(e => e.Value.SentAt is { } sent && now - sent > Delay(e.Value.Sends)).Select(e => e.Key).DefaultIfEmpty(-1).Min();
-        if (overdue > 0)
+        foreach (var held in _events)
         {
-            SentThrough = Math.Min(SentThrough, overdue - 1);
+            if (held.SentAt is { } sent && now - sent > Delay(held.Sends))
+            {
+                SentThrough = Math.Min(SentThrough, held.Number - 1);
+                return;
+            }
         }
     }
 
     private static TimeSpan Delay(int sends) =>
         TimeSpan.FromTicks(Math.Min(MaxRetryAfter.Ticks, RetryAfter.Ticks << Math.Min(Math.Max(sends - 1, 0), 16)));
 
-    public void Acknowledge(IEnumerable<long> numbers)
+    public void Acknowledge(IReadOnlyList<long> numbers)
     {
-        var acknowledged = numbers.ToList();
-        if (acknowledged.Count > 0)
+        // What was sent before the newest acknowledged event and is not acknowledged with it was lost on the way.
+        var newest = numbers.Count > 0 ? numbers.Max() : long.MinValue;
+        for (var i = 0; i < _events.Count && _events[i].Number < newest; i++)
         {
-            var newest = acknowledged.Max();
-            MarkLost((number, _) => number < newest && !acknowledged.Contains(number));
+            if (!numbers.Contains(_events[i].Number))
+            {
+                _events[i] = _events[i].Lost();
+            }
         }
-        foreach (var number in acknowledged)
+        for (var i = 0; i < numbers.Count; i++)
         {
-            _events.Remove(number);
+            var number = numbers[i];
+            if (Find(number) is var at and >= 0)
+            {
+                _events.RemoveAt(at);
+            }
             if (number > AckedThrough)
             {
                 _earlyAcks.Add(number);
@@ -147,9 +183,15 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
     /// </summary>
     public void HeldBack(long number)
     {
-        if (_events.TryGetValue(number, out var held) && held.SentAt is { } sentAt)
+        if (Find(number) is var at and >= 0 && _events[at].SentAt is { } sentAt)
         {
-            MarkLost((n, sent) => n <= number && sent <= sentAt);
+            for (var i = 0; i <= at; i++)
+            {
+                if (_events[i].SentAt <= sentAt)
+                {
+                    _events[i] = _events[i].Lost();
+                }
+            }
         }
     }
 
@@ -162,19 +204,10 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
         if (movedAt is { } moved && moved > _movedThrough && clock.GetUtcNow() - moved >= QueueMoveSettle)
         {
             _movedThrough = moved;
-            MarkLost((_, _) => true);
-        }
-    }
-
-    /// <summary>
-    /// Sent events known or presumed lost go out again at the next check, whatever their retry delay, which starts
-    /// over: the delay spares a pipeline that is slow to answer, and these were lost, not slow.
-    /// </summary>
-    private void MarkLost(Func<long, DateTimeOffset, bool> lost)
-    {
-        foreach (var (number, held) in _events.Where(e => e.Value.SentAt is { } sent && lost(e.Key, sent)).ToList())
-        {
-            _events[number] = held with { SentAt = DateTimeOffset.MinValue, Sends = 0 };
+            for (var i = 0; i < _events.Count; i++)
+            {
+                _events[i] = _events[i].Lost();
+            }
         }
     }
 
@@ -185,14 +218,36 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
             return;
         }
         AckedThrough = through;
-        foreach (var done in _events.Keys.Where(n => n <= through).ToList())
+        var done = 0;
+        while (done < _events.Count && _events[done].Number <= through)
         {
-            _events.Remove(done);
+            done++;
         }
-        _earlyAcks.RemoveWhere(n => n <= through);
+        _events.RemoveRange(0, done);
+        if (_earlyAcks.Count > 0 && _earlyAcks.Min <= through)
+        {
+            _earlyAcks.RemoveWhere(n => n <= through);
+        }
         if (Known)
         {
             SentThrough = Math.Max(SentThrough, through);
         }
+    }
+
+    /// <summary>The index of event <paramref name="number"/> in <see cref="_events"/>, or the complement of where it would go.</summary>
+    private int Find(long number)
+    {
+        var (low, high) = (0, _events.Count - 1);
+        while (low <= high)
+        {
+            var middle = low + ((high - low) >> 1);
+            var at = _events[middle].Number;
+            if (at == number)
+            {
+                return middle;
+            }
+            (low, high) = at < number ? (middle + 1, high) : (low, middle - 1);
+        }
+        return ~low;
     }
 }

@@ -39,7 +39,7 @@ internal sealed class OutboxPump
     private bool Recovering => _recoverySentAt is not null || _recoverAgain;
 
     /// <summary>Events every sink took: they may leave the outbox (nothing waits for an acknowledgement to go out).</summary>
-    public void Acknowledge(IEnumerable<long> numbers)
+    public void Acknowledge(IReadOnlyList<long> numbers)
     {
         Publisher.Acknowledge(numbers);
         ReportPending();
@@ -98,14 +98,14 @@ internal sealed class OutboxPump
     }
 
     /// <summary>Takes in the committed outbox (see <see cref="OutboxPublisher.Merge"/>) and publishes what is ready.</summary>
-    public void Merge(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    public void Merge(IReadOnlyList<LedgerEvent> outbox, long lastNumber)
     {
         Publisher.Merge(outbox, lastNumber);
         Publish();
     }
 
     /// <summary>The committed outbox as a read transaction saw it.</summary>
-    public void Recovered(IReadOnlyCollection<LedgerEvent> outbox, long lastNumber)
+    public void Recovered(IReadOnlyList<LedgerEvent> outbox, long lastNumber)
     {
         _recoverySentAt = null;
         if (_recoverAgain)
