@@ -110,14 +110,13 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
         // Two reads of one row (a reload racing an activation) share its answer.
         var reads = batch.DistinctBy(Lookup).ToList();
         await using var statements = database.CreateBatch();
-        foreach (var (type, key, name) in reads.SelectMany(read => read.Candidates))
+        foreach (var read in reads)
         {
-            var statement = new NpgsqlBatchCommand(Sql);
-            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
-            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = type });
-            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
-            statements.BatchCommands.Add(statement);
+            AddLookup(statements, read.GrainType, read);
+            for (var former = 0; former < read.FormerGrainTypes.Count; former++)
+            {
+                AddLookup(statements, read.FormerGrainTypes[former], read);
+            }
         }
         var found = new Dictionary<((string, string, string), string), StoredState?>();
         await using (var reader = await statements.ExecuteReaderAsync())
@@ -125,26 +124,38 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
             var first = true;
             foreach (var read in reads)
             {
-                var rows = new Dictionary<string, StoredState>();
-                foreach (var _ in read.Candidates)
+                // The statements' results come in the order of the read's candidates: the first row found answers.
+                StoredState? answer = null;
+                for (var candidate = 0; candidate <= read.FormerGrainTypes.Count; candidate++)
                 {
                     if (!first)
                     {
                         await reader.NextResultAsync();
                     }
                     first = false;
-                    if (await reader.ReadAsync())
+                    if (await reader.ReadAsync() && answer is null)
                     {
-                        rows[reader.GetString(0)] = new StoredState(reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
+                        var row = new StoredState(reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
+                        answer = candidate == 0 ? row : row with { FormerGrainType = read.FormerGrainTypes[candidate - 1] };
                     }
                 }
-                found[Lookup(read)] = read.AnswerFrom(rows);
+                found[Lookup(read)] = answer;
             }
         }
         foreach (var read in batch)
         {
             read.Done.TrySetResult(found[Lookup(read)]);
         }
+    }
+
+    private void AddLookup(NpgsqlBatch statements, string grainType, StateRead read)
+    {
+        var statement = new NpgsqlBatchCommand(Sql);
+        statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
+        statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = grainType });
+        statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = read.GrainKey });
+        statement.Parameters.Add(new NpgsqlParameter<string> { TypedValue = read.StateName });
+        statements.BatchCommands.Add(statement);
     }
 
     private static ((string, string, string) Row, string Former) Lookup(StateRead read) => (read.Row, string.Join('\n', read.FormerGrainTypes));

@@ -134,7 +134,9 @@ internal sealed class LedgerStateStorage<TState>(
             }
             record = Next(metadata, statesToPrepare, commitUpTo, abortAfter);
             var movements = settlements();
-            var settled = movements?.Due(metadata.CommitRecords, (statesToPrepare ?? []).Select(p => p.TransactionId)) ?? [];
+            var settled = movements is { HasPending: true }
+                ? movements.Due(metadata.CommitRecords, (statesToPrepare ?? []).Select(p => p.TransactionId))
+                : [];
             var commits = AddedCommitRecords(metadata);
             if (OnlyRebuildable(metadata, statesToPrepare, abortAfter, commits, settled.Count))
             {
@@ -142,11 +144,14 @@ internal sealed class LedgerStateStorage<TState>(
             }
             else
             {
-                await WriteRowAsync(record, [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))], commits);
+                await WriteRowAsync(record, settled.Count == 0 ? null : [.. settled.Select(s => new SettledRecord(s.Record.Id, serializer.SerializeToArray(s.Record)))], commits);
                 KeepCommitRecords(metadata);
                 _timeStamp = metadata.TimeStamp;
                 _deferred = false;
-                movements?.Written(settled.Select(s => s.Transaction).Distinct());
+                if (settled.Count > 0)
+                {
+                    movements?.Written(settled.Select(s => s.Transaction).Distinct());
+                }
             }
         }
         catch
@@ -356,15 +361,23 @@ internal sealed class LedgerStateStorage<TState>(
             Metadata = metadata,
             PendingStates = [.. _record.PendingStates],
         };
+        // Pending states are in sequence order. Plain loops rather than predicates: this runs for every write of every
+        // wallet, and each predicate capturing a sequence number was an allocation.
         var pending = record.PendingStates;
         if (abortAfter is { } aborted)
         {
-            pending.RemoveAll(p => p.SequenceId > aborted);
+            for (var i = pending.Count - 1; i >= 0; i--)
+            {
+                if (pending[i].SequenceId > aborted)
+                {
+                    pending.RemoveAt(i);
+                }
+            }
         }
         foreach (var prepared in statesToPrepare ?? [])
         {
-            var at = pending.FindIndex(p => p.SequenceId >= prepared.SequenceId);
-            if (at < 0)
+            var at = FirstAtOrAfter(pending, prepared.SequenceId);
+            if (at == pending.Count)
             {
                 pending.Add(prepared);
             }
@@ -379,7 +392,11 @@ internal sealed class LedgerStateStorage<TState>(
         }
         if (commitUpTo is { } committed && committed > record.CommittedSequenceId)
         {
-            var at = pending.FindIndex(p => p.SequenceId == committed);
+            var at = pending.Count - 1;
+            while (at >= 0 && pending[at].SequenceId != committed)
+            {
+                at--;
+            }
             if (at < 0)
             {
                 throw new InvalidOperationException($"No prepared state {committed} to commit for {_type}/{_key}.");
@@ -389,6 +406,17 @@ internal sealed class LedgerStateStorage<TState>(
             pending.RemoveRange(0, at + 1);
         }
         return record;
+    }
+
+    /// <summary>The index of the first pending state numbered <paramref name="sequenceId"/> or later (the count if none is).</summary>
+    private static int FirstAtOrAfter(List<PendingTransactionState<TState>> pending, long sequenceId)
+    {
+        var at = 0;
+        while (at < pending.Count && pending[at].SequenceId < sequenceId)
+        {
+            at++;
+        }
+        return at;
     }
 
     private string? ETag => _version == 0 ? null : _version.ToString(CultureInfo.InvariantCulture);

@@ -20,6 +20,9 @@ internal sealed class MovementSettlements(TimeProvider clock)
 
     private readonly Dictionary<Guid, (TransactionRecord[] Records, DateTimeOffset Since)> _pending = [];
 
+    /// <summary>Whether any transaction's records wait here.</summary>
+    public bool HasPending => _pending.Count > 0;
+
     public void Add(Guid transaction, TransactionRecord[] records)
     {
         if (records.Length == 0)
@@ -27,9 +30,13 @@ internal sealed class MovementSettlements(TimeProvider clock)
             return;
         }
         var now = clock.GetUtcNow();
-        foreach (var stale in _pending.Where(p => now - p.Value.Since > Abandoned).Select(p => p.Key).ToList())
+        foreach (var (id, pending) in _pending)
         {
-            _pending.Remove(stale);
+            // Removing while enumerating is allowed for a Dictionary; it is rare, and spares a list per movement.
+            if (now - pending.Since > Abandoned)
+            {
+                _pending.Remove(id);
+            }
         }
         _pending[transaction] = _pending.TryGetValue(transaction, out var earlier)
             ? ([.. earlier.Records, .. records], earlier.Since)
@@ -55,7 +62,19 @@ internal sealed class MovementSettlements(TimeProvider clock)
                 throw new InvalidOperationException($"Transaction {transaction} carries movement records to a wallet that does not manage its commit.");
             }
         }
-        return [.. _pending.Where(p => commitRecords.ContainsKey(p.Key)).SelectMany(p => p.Value.Records.Select(r => (p.Key, r)))];
+        List<(Guid, TransactionRecord)>? due = null;
+        foreach (var (transaction, pending) in _pending)
+        {
+            if (commitRecords.ContainsKey(transaction))
+            {
+                due ??= [];
+                foreach (var record in pending.Records)
+                {
+                    due.Add((transaction, record));
+                }
+            }
+        }
+        return due ?? [];
     }
 
     /// <summary>The records of these transactions are stored.</summary>

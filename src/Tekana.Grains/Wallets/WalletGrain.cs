@@ -307,7 +307,11 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
 
     private void Append(WalletState s, LedgerEvent e)
     {
-        s.Outbox.RemoveAll(o => o.Number <= _outbox.Publisher.AckedThrough);
+        // The outbox is in number order: its first event tells whether any was delivered since.
+        if (s.Outbox.Count > 0 && s.Outbox[0].Number <= _outbox.Publisher.AckedThrough)
+        {
+            Prune(s.Outbox, _outbox.Publisher.AckedThrough);
+        }
         s.EventNumber++;
         s.Outbox.Add(e with
         {
@@ -316,6 +320,8 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
             Number = s.EventNumber,
         });
     }
+
+    private static void Prune(List<LedgerEvent> outbox, long deliveredThrough) => outbox.RemoveAll(e => e.Number <= deliveredThrough);
 
     private bool SetStatus(WalletState s, WalletStatus target)
     {
