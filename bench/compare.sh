@@ -63,9 +63,9 @@ runs = [json.loads(line) for line in open(sys.argv[1])]
 mean = lambda xs: statistics.mean(xs) if xs else float("nan")
 api_rows = []
 print(f"\nA = {sys.argv[2]}, B = {sys.argv[3]}")
-print("moves/s per pair (requests/s for mixed); means of the runs' anchor ratios, p99 ms, silo CPU ms per movement and")
-print("share of the run the silo was paused for garbage collection (%)")
-print(f"{'scenario':<9} {'clients':>7}  {'A':<26} {'B':<26} {'B/A mean':>8} {'B/A pairs':<18} {'ratio A':>7} {'ratio B':>7} {'p99 A':>6} {'p99 B':>6} {'cpu A':>6} {'cpu B':>6} {'gc A':>5} {'gc B':>5}")
+print("moves/s per pair (requests/s for mixed); means of the runs' anchor ratios, p99 ms, silo CPU ms per movement, share")
+print("of the run the silo was paused for garbage collection (%) and KB the silo allocated per request")
+print(f"{'scenario':<9} {'clients':>7}  {'A':<26} {'B':<26} {'B/A mean':>8} {'B/A pairs':<18} {'ratio A':>7} {'ratio B':>7} {'p99 A':>6} {'p99 B':>6} {'cpu A':>6} {'cpu B':>6} {'gc A':>5} {'gc B':>5} {'KB A':>5} {'KB B':>5}")
 keys = sorted({(r["scenario"], r["clients"]) for r in runs}, key=lambda k: (k[1], k[0]))
 for scenario, clients in keys:
     side = {s: sorted((r for r in runs if r["side"] == s and r["scenario"] == scenario and r["clients"] == clients), key=lambda r: r["pair"]) for s in "ab"}
@@ -75,11 +75,13 @@ for scenario, clients in keys:
     per_pair = [rate(b) / rate(a) for a, b in zip(side["a"], side["b"])]
     fmt = lambda rs: ", ".join(f"{rate(r):,.0f}" for r in rs)
     # Results from before the benchmark reported garbage collection have none.
-    paused = lambda rs: mean([r["gc"]["silo"]["pausePercent"] for r in rs if (r.get("gc") or {}).get("silo")])
+    silo_gc = lambda rs, key: mean([r["gc"]["silo"][key] for r in rs if (r.get("gc") or {}).get("silo")])
     print(f"{scenario:<9} {clients:>7}  {fmt(side['a']):<26} {fmt(side['b']):<26} {mean(per_pair):>8.3f} "
           f"{', '.join(f'{x:.2f}' for x in per_pair):<18} {mean([r['ratio'] for r in side['a']]):>7.3f} "
           f"{mean([r['ratio'] for r in side['b']]):>7.3f} {mean([r['p99Ms'] for r in side['a']]):>6.1f} {mean([r['p99Ms'] for r in side['b']]):>6.1f} "
-          f"{mean([cpu(r) for r in side['a']]):>6.3f} {mean([cpu(r) for r in side['b']]):>6.3f} {paused(side['a']):>5.1f} {paused(side['b']):>5.1f}")
+          f"{mean([cpu(r) for r in side['a']]):>6.3f} {mean([cpu(r) for r in side['b']]):>6.3f} "
+          f"{silo_gc(side['a'], 'pausePercent'):>5.1f} {silo_gc(side['b'], 'pausePercent'):>5.1f} "
+          f"{silo_gc(side['a'], 'allocatedKBPerRequest'):>5.1f} {silo_gc(side['b'], 'allocatedKBPerRequest'):>5.1f}")
     api_cpu = lambda rs: mean([1000 * r["cpuSeconds"]["api"] / (r["requestsPerSecond"] * (r["seconds"] + 5)) for r in rs])
     api_kb = lambda rs: mean([r["gc"]["api"]["allocatedKBPerRequest"] for r in rs if (r.get("gc") or {}).get("api")])
     api_rows.append(f"{scenario:<9} {clients:>7}  {api_cpu(side['a']):>6.3f} {api_cpu(side['b']):>6.3f} "
