@@ -21,26 +21,15 @@ internal sealed record StateRead(string GrainType, string GrainKey, string State
     /// </summary>
     public IReadOnlyList<string> FormerGrainTypes { get; init; } = [];
 
-    /// <summary>The row and the rows that may stand in for it, in the order they answer.</summary>
-    public IEnumerable<(string Type, string Key, string Name)> Candidates =>
-        FormerGrainTypes.Select(type => (type, GrainKey, StateName)).Prepend(Row);
+    /// <summary>The rows that may answer, in the order they answer: the row itself (0), then each former grain type's.</summary>
+    public int CandidateCount => 1 + FormerGrainTypes.Count;
 
-    /// <summary>The answer among the rows found for this read by grain type: the row itself, or the first former one.</summary>
-    public StoredState? AnswerFrom(IReadOnlyDictionary<string, StoredState> rowsByType)
-    {
-        if (rowsByType.TryGetValue(GrainType, out var row))
-        {
-            return row;
-        }
-        foreach (var type in FormerGrainTypes)
-        {
-            if (rowsByType.TryGetValue(type, out var former))
-            {
-                return former with { FormerGrainType = type };
-            }
-        }
-        return null;
-    }
+    /// <summary>The grain type of candidate row <paramref name="candidate"/> (see <see cref="CandidateCount"/>).</summary>
+    public string CandidateType(int candidate) => candidate == 0 ? GrainType : FormerGrainTypes[candidate - 1];
+
+    /// <summary>The answer when candidate <paramref name="candidate"/> is the first row that exists.</summary>
+    public StoredState Answer(int candidate, StoredState row) =>
+        candidate == 0 ? row : row with { FormerGrainType = FormerGrainTypes[candidate - 1] };
 
     public override void Fail(Exception failure) => Done.TrySetException(failure);
 }
@@ -112,10 +101,9 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
         await using var statements = database.CreateBatch();
         foreach (var read in reads)
         {
-            AddLookup(statements, read.GrainType, read);
-            for (var former = 0; former < read.FormerGrainTypes.Count; former++)
+            for (var candidate = 0; candidate < read.CandidateCount; candidate++)
             {
-                AddLookup(statements, read.FormerGrainTypes[former], read);
+                AddLookup(statements, read.CandidateType(candidate), read);
             }
         }
         var found = new Dictionary<((string, string, string), string), StoredState?>();
@@ -126,7 +114,7 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
             {
                 // The statements' results come in the order of the read's candidates: the first row found answers.
                 StoredState? answer = null;
-                for (var candidate = 0; candidate <= read.FormerGrainTypes.Count; candidate++)
+                for (var candidate = 0; candidate < read.CandidateCount; candidate++)
                 {
                     if (!first)
                     {
@@ -135,8 +123,7 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
                     first = false;
                     if (await reader.ReadAsync() && answer is null)
                     {
-                        var row = new StoredState(reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
-                        answer = candidate == 0 ? row : row with { FormerGrainType = read.FormerGrainTypes[candidate - 1] };
+                        answer = read.Answer(candidate, new StoredState(reader.GetInt64(1), reader.GetFieldValue<byte[]>(2)));
                     }
                 }
                 found[Lookup(read)] = answer;

@@ -42,12 +42,14 @@ internal sealed class MemoryStateRows : IStateRows
     {
         lock (_lock)
         {
-            var rowsByType = new Dictionary<string, StoredState>();
-            foreach (var candidate in read.Candidates.Where(_rows.ContainsKey))
+            for (var candidate = 0; candidate < read.CandidateCount; candidate++)
             {
-                rowsByType.TryAdd(candidate.Type, _rows[candidate]);
+                if (_rows.TryGetValue((read.CandidateType(candidate), read.GrainKey, read.StateName), out var row))
+                {
+                    return Task.FromResult<StoredState?>(read.Answer(candidate, row));
+                }
             }
-            return Task.FromResult(read.AnswerFrom(rowsByType));
+            return Task.FromResult<StoredState?>(null);
         }
     }
 
