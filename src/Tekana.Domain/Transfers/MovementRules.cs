@@ -93,7 +93,7 @@ public static class MovementRules
         // digest, so this form is fixed. It is written into pooled buffers: a fingerprint is taken for every movement.
         string[]? keys = null;
         var length = FieldSize(fromWalletId) + FieldSize(toWalletId) + FieldSize(currency) + FieldSize(externalReference)
-            + FieldSize(description) + 2 * (13 + 20);
+            + FieldSize(description) + 2 * (FieldSize(null) + 20); // and the type and amount, each at most 20 digits
         if (metadata is { Count: > 0 })
         {
             keys = [.. metadata.Keys];

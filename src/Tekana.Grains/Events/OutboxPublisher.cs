@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Tekana.Abstractions.Events;
 
 namespace Tekana.Grains.Events;
@@ -235,19 +236,11 @@ internal sealed class OutboxPublisher(Action<EventRun> send, TimeProvider clock)
     }
 
     /// <summary>The index of event <paramref name="number"/> in <see cref="_events"/>, or the complement of where it would go.</summary>
-    private int Find(long number)
+    private int Find(long number) => CollectionsMarshal.AsSpan(_events).BinarySearch(new NumberOf(number));
+
+    /// <summary>Orders held events against an event number, for <see cref="Find"/>.</summary>
+    private readonly record struct NumberOf(long Number) : IComparable<Held>
     {
-        var (low, high) = (0, _events.Count - 1);
-        while (low <= high)
-        {
-            var middle = low + ((high - low) >> 1);
-            var at = _events[middle].Number;
-            if (at == number)
-            {
-                return middle;
-            }
-            (low, high) = at < number ? (middle + 1, high) : (low, middle - 1);
-        }
-        return ~low;
+        public int CompareTo(Held other) => Number.CompareTo(other.Number);
     }
 }

@@ -361,8 +361,8 @@ internal sealed class LedgerStateStorage<TState>(
             Metadata = metadata,
             PendingStates = [.. _record.PendingStates],
         };
-        // Pending states are in sequence order. Plain loops rather than predicates: this runs for every write of every
-        // wallet, and each predicate capturing a sequence number was an allocation.
+        // Plain loops rather than predicates: this runs for every write of every wallet, and each predicate capturing a
+        // sequence number was an allocation. Prepared states go in sequence order, as they always did.
         var pending = record.PendingStates;
         if (abortAfter is { } aborted)
         {
