@@ -141,7 +141,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
             await Task.Delay(TimeSpan.FromSeconds(3));
             // A silo but the first, the one hosting the most of the wallets under load: the drain then has their writes
             // to turn away. A fixed silo hosted none of them once, and its drain, rightly, waited for nothing.
-            var victim = await BusiestSiloAsync(pool);
+            var (victim, hosting) = await BusiestSiloAsync(pool);
             var drain = victim.ServiceProvider.GetRequiredService<SiloDrain>();
             var watch = System.Diagnostics.Stopwatch.StartNew();
             await _cluster.StopSiloAsync(victim);
@@ -149,7 +149,8 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
             await Task.Delay(TimeSpan.FromSeconds(1));
             await stop.CancelAsync();
             await Task.WhenAll(callers);
-            var report = $"stop {round}: {took.TotalSeconds:F1} s, {drain.RefusedWrites} writes refused while draining, {failed.Count} failed calls";
+            var report = $"stop {round} of {victim.SiloAddress}: {took.TotalSeconds:F1} s, {drain.RefusedWrites} writes refused while draining, " +
+                $"{failed.Count} failed calls; the wallets' directory entries before it: {hosting}";
             output.WriteLine(report);
             Assert.True(failed.IsEmpty, $"{report}: {string.Join("; ", failed.Take(3))}");
             // The drain (3 s at most) and the deactivations.
@@ -232,12 +233,16 @@ public sealed class SiloRestartTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    /// <summary>Of the silos but the first, the one whose directory entries hold the most of <paramref name="wallets"/>.</summary>
-    private async Task<InProcessSiloHandle> BusiestSiloAsync(IEnumerable<string> wallets)
+    /// <summary>
+    /// Of the silos but the first, the one whose directory entries hold the most of <paramref name="wallets"/>, with how
+    /// many of them each silo's entries hold (for the test's report).
+    /// </summary>
+    private async Task<(InProcessSiloHandle Silo, string Hosting)> BusiestSiloAsync(IEnumerable<string> wallets)
     {
         var management = Client.GetGrain<IManagementGrain>(0);
         var hosts = await Task.WhenAll(wallets.Select(id => management.GetActivationAddress(Client.GetGrain<IWalletGrain>(id)).AsTask()));
-        return _cluster.Silos.Skip(1).Cast<InProcessSiloHandle>().MaxBy(silo => hosts.Count(host => host == silo.SiloAddress))!;
+        var hosting = string.Join(", ", hosts.GroupBy(host => host?.ToString() ?? "none").Select(g => $"{g.Key}: {g.Count()}"));
+        return (_cluster.Silos.Skip(1).Cast<InProcessSiloHandle>().MaxBy(silo => hosts.Count(host => host == silo.SiloAddress))!, hosting);
     }
 
     /// <summary>Registers <paramref name="count"/> customers and deposits <paramref name="amount"/> into each wallet.</summary>
