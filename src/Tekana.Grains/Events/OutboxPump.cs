@@ -116,7 +116,12 @@ internal sealed class OutboxPump
         Merge(outbox, lastNumber);
     }
 
-    private void EnsureTimer() => _timer ??= _grain.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_period, _period));
+    /// <summary>
+    /// The timer keeps the grain active while it runs. Only an activation sends its outbox, and a grain collected as idle
+    /// with events undelivered (Kafka away longer than the grain's collection age) would otherwise hold them until its
+    /// next request, which for a customer may be weeks away: the outbox sweeper wakes only grains a dead silo hosted.
+    /// </summary>
+    private void EnsureTimer() => _timer ??= _grain.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_period, _period) { KeepAlive = true });
 
     /// <summary>
     /// Stops the timer when it has nothing left to do: nothing pending and no read under way. At once, not at its next

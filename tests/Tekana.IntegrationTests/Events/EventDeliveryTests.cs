@@ -222,6 +222,45 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
         }
     }
 
+    [Fact]
+    public async Task While_Kafka_is_away_grains_holding_undelivered_events_are_not_collected_as_idle()
+    {
+        // Only an activation sends its outbox: a grain collected with events undelivered would hold them until its next
+        // request. Its outbox timer keeps it active instead, for as long as anything waits.
+        var (customer, payer) = await Client.RegisterAsync();
+        var (_, payee) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(payer, 1_000));
+        var watched = new[] { customer.Id, payer, payee };
+        var deactivated = new ConcurrentQueue<string>();
+        using var watching = GrainLifecycle.Watch(e =>
+        {
+            if (e is GrainLifecycleEvents.Deactivating d && watched.Contains(d.GrainContext.GrainId.Key.ToString()))
+            {
+                deactivated.Enqueue($"{d.GrainContext.GrainId}: {d.Reason}");
+            }
+        });
+        Outage.Instance.Down = true;
+        TransactionRecord transfer;
+        try
+        {
+            transfer = await Client.Execute(Ledger.Transfer(payer, payee, 300));
+            await Client.GetGrain<ICustomerGrain>(customer.Id).UpdateProfile(new UpdateProfile("Held Back", null));
+            // Idle for longer than the age collected below, the outbox timers' periods (2 s and 5 s) excepted.
+            await Task.Delay(TimeSpan.FromSeconds(7));
+            await Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.FromSeconds(6));
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            Outage.Instance.Down = false;
+        }
+
+        Assert.True(deactivated.IsEmpty, "collected with events undelivered: " + string.Join("; ", deactivated));
+        var arrived = fixture.Kafka.Read("tekana.transactions",
+            r => r.Where(e => e.Data.GetProperty("transactionId").GetString() == transfer.Id).DistinctBy(e => e.Subject).Count() >= 2, Patience);
+        Assert.Equal(2, arrived.Where(e => e.Data.GetProperty("transactionId").GetString() == transfer.Id).DistinctBy(e => e.Subject).Count());
+    }
+
     /// <summary>One subject's events on its partition: each one's first delivery comes in number order (whatever comes out of order is a copy of an earlier delivery).</summary>
     private static void AssertFirstDeliveriesInOrder(IEnumerable<KafkaMock.Received> subject)
     {
