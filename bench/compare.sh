@@ -61,7 +61,7 @@ python3 - "$work/results" "$rev_a" "$rev_b${env_b:+ with $env_b}" <<'EOF'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 mean = lambda xs: statistics.mean(xs) if xs else float("nan")
-api_rows = []
+api_rows, memory_rows = [], []
 print(f"\nA = {sys.argv[2]}, B = {sys.argv[3]}")
 print("moves/s per pair (requests/s for mixed); means of the runs' anchor ratios, p99 ms, silo CPU ms per movement, share")
 print("of the run the silo was paused for garbage collection (%) and KB the silo allocated per request")
@@ -86,8 +86,16 @@ for scenario, clients in keys:
     api_kb = lambda rs: mean([r["gc"]["api"]["allocatedKBPerRequest"] for r in rs if (r.get("gc") or {}).get("api")])
     api_rows.append(f"{scenario:<9} {clients:>7}  {api_cpu(side['a']):>6.3f} {api_cpu(side['b']):>6.3f} "
                     f"{api_kb(side['a']):>6.1f} {api_kb(side['b']):>6.1f}")
+    # Results from before the benchmark reported the silo's memory have none.
+    memory = lambda rs, f: mean([f(r["siloMemory"]) for r in rs if r.get("siloMemory")])
+    memory_rows.append(f"{scenario:<9} {clients:>7}  {memory(side['a'], lambda m: m['heapMB']):>7,.0f} {memory(side['b'], lambda m: m['heapMB']):>7,.0f} "
+                       f"{memory(side['a'], lambda m: m['workingSetMB'] or 0):>7,.0f} {memory(side['b'], lambda m: m['workingSetMB'] or 0):>7,.0f} "
+                       f"{memory(side['a'], lambda m: sum(m['activations'].values())):>9,.0f} {memory(side['b'], lambda m: sum(m['activations'].values())):>9,.0f}")
 
 print("\nthe API per request, means: CPU ms (warm-up included, as above) and KB allocated")
 print(f"{'scenario':<9} {'clients':>7}  {'cpu A':>6} {'cpu B':>6} {'KB A':>6} {'KB B':>6}")
 print("\n".join(api_rows))
+print("\nthe silo at the end of each run, means: managed heap and working set (MB), grain activations")
+print(f"{'scenario':<9} {'clients':>7}  {'heap A':>7} {'heap B':>7} {'rss A':>7} {'rss B':>7} {'grains A':>9} {'grains B':>9}")
+print("\n".join(memory_rows))
 EOF

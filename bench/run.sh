@@ -165,6 +165,31 @@ print(json.dumps(dict(pausePercent=round(100 * d[0] / wall, 1), collections=dict
 PY
 }
 
+# JSON for the silo's memory at the end of a run, from its /metrics: the managed heap after its last collection, its
+# working set, and its grain activations by type (Orleans' own system targets left out); null when the scrape fails.
+# Every activation costs about 2 KB of Orleans' bookkeeping before its state: how many the silo keeps is what its heap,
+# and with it the length of its collections, grow with.
+memory_sample() {
+  curl -sf --max-time 5 "$1/metrics" | python3 -c '
+import json, re, sys
+heap, working, activations = 0.0, None, {}
+for line in sys.stdin:
+    m = re.match(r"(\w+)\{([^}]*)\} (\S+)$", line.strip())
+    if not m:
+        continue
+    name, labels, value = m.group(1), m.group(2), float(m.group(3))
+    if name == "dotnet_gc_last_collection_heap_size_bytes":
+        heap += value
+    elif name == "dotnet_process_memory_working_set_bytes":
+        working = value
+    elif name == "orleans_catalog_activations":
+        kind = re.search(r"grain_type=\"([^\"]*)\"", labels).group(1)
+        if not kind.startswith("sys.") and value:
+            activations[kind] = int(value)
+print(json.dumps(dict(heapMB=round(heap / 1e6), workingSetMB=round(working / 1e6) if working else None,
+                      activations=dict(sorted(activations.items(), key=lambda kv: -kv[1])))))' 2>/dev/null || echo null
+}
+
 percentiles() { # of sorted numbers on stdin, for each fraction given
   awk -v fractions="$*" '{ v[NR] = $1 } END {
     k = split(fractions, f, " "); line = ""
@@ -248,6 +273,16 @@ for name, g in json.loads(sys.stdin.read()).items():
     c = g["collections"]
     print("  gc {:<5} paused {:>4.1f} % of the run, collections gen0 {} gen1 {} gen2 {}, allocated {:.0f} MB/s, {} KB per request".format(
         name, g["pausePercent"], c["gen0"], c["gen1"], c["gen2"], g["allocatedMBPerSecond"], g["allocatedKBPerRequest"]))'
+    memory="$(memory_sample "$silo_url")"
+    echo "$memory" | python3 -c '
+import json, sys
+m = json.loads(sys.stdin.read())
+if m is None:
+    print("  mem silo not measured (its /metrics did not answer)")
+else:
+    kinds = ", ".join("{} {:,}".format(k, v) for k, v in m["activations"].items())
+    print("  mem silo heap {:,} MB after its last collection, working set {:,} MB, {:,} activations ({})".format(
+        m["heapMB"], m["workingSetMB"] or 0, sum(m["activations"].values()), kinds))'
     # Each movement inserts one record row, so row inserts count the movements (warm-up included, as for the rest).
     read -r upd0 ins0 <<<"$rows0"; read -r upd1 ins1 <<<"$rows1"
     awk -v u=$(( upd1 - upd0 )) -v i=$(( ins1 - ins0 )) 'BEGIN { if (i > 0) printf "  pg       %.2f state row updates per movement record inserted\n", u / i }'
@@ -261,7 +296,7 @@ r.update(anchorTps=$anchor_tps, anchorMovementsPerSecond=$anchor_mps,
          requestRatio=round(r['requestsPerSecond'] / $anchor_tps, 3) if $anchor_tps else None,
          anchorP50Ms=$a50, anchorP95Ms=$a95, anchorP99Ms=$a99, anchorMaxMs=$amax, anchorMovementP50Ms=$am50, anchorMovementP99Ms=$am99, anchorErrors='$anchor_errors',
          anchorCpuSeconds=dict(postgres=$anchor_cpu, client=$anchor_client_cpu), anchorWalFlushes=json.loads('$anchor_wal'), walFlushes=json.loads('$wal'),
-         cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0, client=$c1-$c0), gc=json.loads('$gc'))
+         cpuSeconds=dict(silo=$s1-$s0, api=$a1-$a0, postgres=$p1-$p0, client=$c1-$c0), gc=json.loads('$gc'), siloMemory=json.loads('$memory'))
 print(json.dumps(r))")")
   done
 done
