@@ -2,7 +2,7 @@
 # A against B on this machine: runs bench/run.sh for two revisions (or one revision with and without extra environment)
 # in alternating pairs, A B then B A, so that the machine's drift falls on both alike, and prints each pair side by
 # side with the mean of B over A. Single runs here vary by ±10 % and more; judge a change by its pairs.
-#   bench/compare.sh A B [--pairs 3] [--scenarios "uniform"] [--clients "64"] [--seconds 20] [--wallets 10000] [--env-b "K=V ..."]
+#   bench/compare.sh A B [--pairs 3] [--scenarios "uniform"] [--clients "64"] [--seconds 20] [--warmup 5] [--wallets 10000] [--env-b "K=V ..."]
 # A and B are git revisions (HEAD, a commit, a branch); --env-b sets environment for B's runs only (a runtime setting
 # against none: bench/compare.sh HEAD HEAD --env-b "DOTNET_GCgen0size=0x4000000").
 set -euo pipefail
@@ -10,11 +10,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 [[ $# -ge 2 && "$1" != --* && "$2" != --* ]] || { sed -n '2,7p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 rev_a="$1" rev_b="$2"; shift 2
-pairs=3 env_b="" run_args=()
+pairs=3 env_b="" warmup=5 run_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pairs) pairs="$2"; shift 2 ;;
     --env-b) env_b="$2"; shift 2 ;;
+    --warmup) warmup="$2"; run_args+=("$1" "$2"); shift 2 ;;
     --scenarios|--clients|--seconds|--wallets) run_args+=("$1" "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -57,9 +58,10 @@ for pair in $(seq 1 "$pairs"); do
   if (( pair % 2 )); then run_side a "$pair"; run_side b "$pair"; else run_side b "$pair"; run_side a "$pair"; fi
 done
 
-python3 - "$work/results" "$rev_a" "$rev_b${env_b:+ with $env_b}" <<'EOF'
+python3 - "$work/results" "$rev_a" "$rev_b${env_b:+ with $env_b}" "$warmup" <<'EOF'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
+warmup = float(sys.argv[4])
 mean = lambda xs: statistics.mean(xs) if xs else float("nan")
 api_rows, memory_rows = [], []
 print(f"\nA = {sys.argv[2]}, B = {sys.argv[3]}")
@@ -70,8 +72,8 @@ keys = sorted({(r["scenario"], r["clients"]) for r in runs}, key=lambda k: (k[1]
 for scenario, clients in keys:
     side = {s: sorted((r for r in runs if r["side"] == s and r["scenario"] == scenario and r["clients"] == clients), key=lambda r: r["pair"]) for s in "ab"}
     rate = lambda r: r["requestsPerSecond"] if scenario == "mixed" else r["movementsPerSecond"]
-    # CPU seconds cover the warm-up too: run.sh's default 5 s, which this script does not change.
-    cpu = lambda r: 1000 * r["cpuSeconds"]["silo"] / (rate(r) * (r["seconds"] + 5))
+    # CPU seconds cover the warm-up too, at about the measured rate.
+    cpu = lambda r: 1000 * r["cpuSeconds"]["silo"] / (rate(r) * (r["seconds"] + warmup))
     per_pair = [rate(b) / rate(a) for a, b in zip(side["a"], side["b"])]
     fmt = lambda rs: ", ".join(f"{rate(r):,.0f}" for r in rs)
     # Results from before the benchmark reported garbage collection have none.
@@ -82,7 +84,7 @@ for scenario, clients in keys:
           f"{mean([cpu(r) for r in side['a']]):>6.3f} {mean([cpu(r) for r in side['b']]):>6.3f} "
           f"{silo_gc(side['a'], 'pausePercent'):>5.1f} {silo_gc(side['b'], 'pausePercent'):>5.1f} "
           f"{silo_gc(side['a'], 'allocatedKBPerRequest'):>5.1f} {silo_gc(side['b'], 'allocatedKBPerRequest'):>5.1f}")
-    api_cpu = lambda rs: mean([1000 * r["cpuSeconds"]["api"] / (r["requestsPerSecond"] * (r["seconds"] + 5)) for r in rs])
+    api_cpu = lambda rs: mean([1000 * r["cpuSeconds"]["api"] / (r["requestsPerSecond"] * (r["seconds"] + warmup)) for r in rs])
     api_kb = lambda rs: mean([r["gc"]["api"]["allocatedKBPerRequest"] for r in rs if (r.get("gc") or {}).get("api")])
     api_rows.append(f"{scenario:<9} {clients:>7}  {api_cpu(side['a']):>6.3f} {api_cpu(side['b']):>6.3f} "
                     f"{api_kb(side['a']):>6.1f} {api_kb(side['b']):>6.1f}")
