@@ -17,13 +17,6 @@ using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Customers;
 
-/// <remarks>
-/// Collected after two idle minutes, not Orleans' fifteen: a customer is read at sign-in and by a few account requests,
-/// never by a movement, and each activation costs the silo about 2 KB of Orleans' bookkeeping besides its state. With
-/// fifteen minutes, everyone who signed in within them stayed in memory, three activations each with their identity
-/// claims, and the silo's collections grew with them. A later request reads the state back (one primary-key read).
-/// </remarks>
-[CollectionAgeLimit(Minutes = 2)]
 public sealed class CustomerGrain : Grain, ICustomerGrain
 {
     private readonly IPersistentState<CustomerState> state;

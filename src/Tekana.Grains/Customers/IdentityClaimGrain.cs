@@ -4,8 +4,6 @@ using Tekana.Grains.Hosting;
 
 namespace Tekana.Grains.Customers;
 
-/// <remarks>Used at registration, sign-in, a change of phone number and closure only: collected after two idle minutes (see <see cref="CustomerGrain"/>).</remarks>
-[CollectionAgeLimit(Minutes = 2)]
 public sealed class IdentityClaimGrain(
     [PersistentState("claim", StorageNames.Customers)] IPersistentState<IdentityClaimState> state)
     : Grain, IIdentityClaimGrain
