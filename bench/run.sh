@@ -167,8 +167,8 @@ PY
 
 # JSON for the silo's memory at the end of a run, from its /metrics: the managed heap after its last collection, its
 # working set, and its grain activations by type (Orleans' own system targets left out); null when the scrape fails.
-# Every activation costs about 2 KB of Orleans' bookkeeping before its state: how many the silo keeps is what its heap,
-# and with it the length of its collections, grow with.
+# Every activation costs about 2 KB of Orleans' bookkeeping before its state. The heap does not follow the count down
+# at once: a collected activation's memory stays in gen2 as free space, reused before the heap grows.
 memory_sample() {
   curl -sf --max-time 5 "$1/metrics" | python3 -c '
 import json, re, sys
