@@ -22,10 +22,17 @@ CREATE TABLE IF NOT EXISTS ledger_entries (
         INCLUDE (transaction_id, type, amount, currency, balance_after, counterparty, description, occurred_at)
 );
 -- A database made before the key carried the page's columns gets that key: its index is built without blocking the
--- writers (CONCURRENTLY), then takes the old key's place, which locks the table only for that swap.
+-- writers (CONCURRENTLY), then takes the old key's place, which locks the table only for that swap. A build that
+-- failed (cancelled, or the server stopped) leaves an invalid index of that name, which IF NOT EXISTS would take for
+-- the finished one: it is dropped and built again.
 SELECT NOT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = 'ledger_entries_pkey'::regclass AND indnatts > indnkeyatts)
     AS ledger_entries_key_without_page \gset
 \if :ledger_entries_key_without_page
+SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('ledger_entries_key_with_page') AND NOT indisvalid)
+    AS ledger_entries_key_build_failed \gset
+\if :ledger_entries_key_build_failed
+DROP INDEX CONCURRENTLY ledger_entries_key_with_page;
+\endif
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ledger_entries_key_with_page ON ledger_entries (wallet_id, sequence)
     INCLUDE (transaction_id, type, amount, currency, balance_after, counterparty, description, occurred_at);
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_pkey,

@@ -43,7 +43,13 @@ CREATE TABLE IF NOT EXISTS tekana_transaction_commits (
     PRIMARY KEY (service_id, transaction_id)
 );
 -- For the purge, which deletes by age: rows are inserted in commit order, so a block range index finds the old ones at
--- almost no cost to each insert. Built without blocking the commits that insert rows meanwhile.
+-- almost no cost to each insert. Built without blocking the commits that insert rows meanwhile; what a failed build
+-- left (an invalid index of that name) is dropped first, as for ledger_entries' key (030_read_model.sql).
+SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('tekana_transaction_commits_committed') AND NOT indisvalid)
+    AS transaction_commits_index_build_failed \gset
+\if :transaction_commits_index_build_failed
+DROP INDEX CONCURRENTLY tekana_transaction_commits_committed;
+\endif
 CREATE INDEX CONCURRENTLY IF NOT EXISTS tekana_transaction_commits_committed ON tekana_transaction_commits USING brin (committed_at);
 
 -- Group commit: the writes of many grains and the movement records they carry, in one call and one commit. Each write
