@@ -46,7 +46,8 @@ public sealed class CommitPurgeOptions
 /// written before the column existed, or by a silo of the previous version) stops the purge: the purge reads it, and
 /// marks it as holding none when it holds none, or wakes the wallet, whose next write says. One silo purges at a time:
 /// the oldest active one. Each purge reads every wallet's row once (the column is not indexed, so that the ledger's
-/// writes stay heap-only) and deletes a minute of commits per statement, to keep each transaction short.
+/// writes stay heap-only), a chunk of held-back rows per statement, and deletes a minute of commits per statement, to keep
+/// each transaction short.
 /// </remarks>
 public sealed class CommitPurger(
     NpgsqlDataSource database,
@@ -59,8 +60,11 @@ public sealed class CommitPurger(
     TimeProvider clock,
     ILogger<CommitPurger> log) : BackgroundService
 {
-    /// <summary>Rows read, and wallets woken, per purge at most.</summary>
-    private const int Chunk = 1_000;
+    /// <summary>Rows read per statement.</summary>
+    internal const int Chunk = 1_000;
+
+    /// <summary>Wallets woken per purge at most.</summary>
+    private const int WakeLimit = 1_000;
 
     /// <summary>The grain type of the only grains with transactional state (<see cref="WalletGrain"/>'s, by Orleans' naming).</summary>
     private const string WalletGrainType = "wallet";
@@ -106,67 +110,108 @@ public sealed class CommitPurger(
     /// <summary>
     /// The rows that hold the purge back: those whose legs are unknown (marked as holding none when their payload holds
     /// none, if still at the version read; their wallets woken otherwise) and those holding a leg longer than the margin
-    /// (their wallets woken: a load settles what it finds prepared).
+    /// (their wallets woken: a load settles what it finds prepared). Read in key order, <see cref="Chunk"/> rows at a
+    /// time, to the last of them, so that a database whose rows are all unknown (just upgraded) is read in one purge
+    /// with its memory bounded; at most <see cref="WakeLimit"/> wallets are woken per purge.
     /// </summary>
     private async Task<(int Learned, int Woken)> SettleHeldBackAsync(CancellationToken cancellationToken)
     {
+        var (learned, woken) = (0, 0);
+        var after = (Key: "", State: "");
+        while (true)
+        {
+            var (none, wake, read, last) = await ReadHeldBackAsync(after, cancellationToken);
+            learned += await MarkHoldingNoneAsync(none, cancellationToken);
+            foreach (var key in wake.Take(WakeLimit - woken))
+            {
+                woken++;
+                try
+                {
+                    await grains.Reference<IWalletGrain>(key).Wake();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Its row keeps holding the purge back; the next purge wakes it again.
+                    log.LogWarning(e, "Commit purge: could not wake {Wallet}.", key);
+                }
+            }
+            if (read < Chunk)
+            {
+                return (learned, woken);
+            }
+            after = last;
+        }
+    }
+
+    /// <summary>
+    /// The next <see cref="Chunk"/> rows holding the purge back after <paramref name="after"/>, in key order: those found
+    /// to hold no leg, with the version read; the wallets to wake; how many rows were read; and the last row's key.
+    /// </summary>
+    private async Task<(List<(string Key, string State, long Version)> None, List<string> Wake, int Read, (string Key, string State) Last)>
+        ReadHeldBackAsync((string Key, string State) after, CancellationToken cancellationToken)
+    {
         var none = new List<(string Key, string State, long Version)>();
         var wake = new List<string>();
-        await using (var read = database.CreateCommand(
+        var (read, last) = (0, after);
+        await using var command = database.CreateCommand(
             """
             SELECT grain_key, state_name, version, CASE WHEN prepared_since = '-infinity' THEN payload END FROM tekana_transactional_state
-             WHERE service_id = @service AND grain_type = @type AND prepared_since < now() - @margin LIMIT @chunk
-            """))
+             WHERE service_id = @service AND grain_type = @type AND (grain_key, state_name) > (@key, @state)
+               AND prepared_since < now() - @margin
+             ORDER BY grain_key, state_name LIMIT @chunk
+            """);
+        command.Parameters.AddWithValue("service", cluster.Value.ServiceId);
+        command.Parameters.AddWithValue("type", WalletGrainType);
+        command.Parameters.AddWithValue("key", after.Key);
+        command.Parameters.AddWithValue("state", after.State);
+        command.Parameters.AddWithValue("margin", options.Value.Margin);
+        command.Parameters.AddWithValue("chunk", Chunk);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            read.Parameters.AddWithValue("service", cluster.Value.ServiceId);
-            read.Parameters.AddWithValue("type", WalletGrainType);
-            read.Parameters.AddWithValue("margin", options.Value.Margin);
-            read.Parameters.AddWithValue("chunk", Chunk);
-            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            read++;
+            last = (reader.GetString(0), reader.GetString(1));
+            var holdsLegs = reader.IsDBNull(3)
+                || serializer.Deserialize<TransactionalStateRecord<WalletState>>(reader.GetFieldValue<byte[]>(3)) is not { PendingStates.Count: 0 };
+            if (holdsLegs)
             {
-                var holdsLegs = reader.IsDBNull(3)
-                    || serializer.Deserialize<TransactionalStateRecord<WalletState>>(reader.GetFieldValue<byte[]>(3)) is not { PendingStates.Count: 0 };
-                if (holdsLegs)
-                {
-                    wake.Add(reader.GetString(0));
-                }
-                else
-                {
-                    none.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
-                }
+                wake.Add(last.Key);
+            }
+            else
+            {
+                none.Add((last.Key, last.State, reader.GetInt64(2)));
             }
         }
-        var learned = 0;
-        // One row per statement: a statement locking many wallets' rows could deadlock with a group commit.
-        foreach (var (key, state, version) in none)
+        return (none, wake, read, last);
+    }
+
+    /// <summary>
+    /// Marks rows read as holding no leg as such, those still at the version read: one statement per chunk, which takes
+    /// only the rows no one else holds (a group commit under way writes the row anyway). It never waits for a row, so it
+    /// cannot deadlock with a group commit, which locks many rows in its own order.
+    /// </summary>
+    private async Task<int> MarkHoldingNoneAsync(List<(string Key, string State, long Version)> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
         {
-            await using var write = database.CreateCommand(
-                """
-                UPDATE tekana_transactional_state SET prepared_since = NULL
-                 WHERE service_id = @service AND grain_type = @type AND grain_key = @key AND state_name = @state
-                   AND version = @version AND prepared_since = '-infinity'
-                """);
-            write.Parameters.AddWithValue("service", cluster.Value.ServiceId);
-            write.Parameters.AddWithValue("type", WalletGrainType);
-            write.Parameters.AddWithValue("key", key);
-            write.Parameters.AddWithValue("state", state);
-            write.Parameters.AddWithValue("version", version);
-            learned += await write.ExecuteNonQueryAsync(cancellationToken);
+            return 0;
         }
-        foreach (var key in wake)
-        {
-            try
-            {
-                await grains.Reference<IWalletGrain>(key).Wake();
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // Its row keeps holding the purge back; the next purge wakes it again.
-                log.LogWarning(e, "Commit purge: could not wake {Wallet}.", key);
-            }
-        }
-        return (learned, wake.Count);
+        await using var command = database.CreateCommand(
+            """
+            UPDATE tekana_transactional_state s SET prepared_since = NULL
+              FROM (SELECT t.grain_key, t.state_name FROM tekana_transactional_state t
+                      JOIN unnest(@keys, @states, @versions) AS r(grain_key, state_name, version)
+                        ON t.grain_key = r.grain_key AND t.state_name = r.state_name AND t.version = r.version
+                     WHERE t.service_id = @service AND t.grain_type = @type AND t.prepared_since = '-infinity'
+                       FOR UPDATE OF t SKIP LOCKED) free
+             WHERE s.service_id = @service AND s.grain_type = @type AND s.grain_key = free.grain_key AND s.state_name = free.state_name
+            """);
+        command.Parameters.AddWithValue("service", cluster.Value.ServiceId);
+        command.Parameters.AddWithValue("type", WalletGrainType);
+        command.Parameters.AddWithValue("keys", rows.ConvertAll(r => r.Key));
+        command.Parameters.AddWithValue("states", rows.ConvertAll(r => r.State));
+        command.Parameters.AddWithValue("versions", rows.ConvertAll(r => r.Version));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>
