@@ -200,7 +200,9 @@ public static class TekanaSiloBuilderExtensions
         builder.Services.AddKeyedSingleton<ITransactionalStateStorageFactory>(StorageNames.Ledger, (sp, _) => new LedgerStateStorageFactory(
             sp.GetRequiredService<IStateRows>(), sp.GetRequiredService<Orleans.Serialization.Serializer>(),
             sp.GetRequiredService<ILogger<LedgerStateStorageFactory>>()));
-        builder.Services.AddSingleton(sp => new MovementRecords(sp.GetRequiredService<IStateRows>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        builder.Services.AddSingleton(sp => new MovementRecords(sp.GetRequiredService<IStateRows>(), sp.GetRequiredService<Orleans.Serialization.Serializer>(),
+            sp.GetRequiredService<ILogger<MovementRecords>>()));
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<MovementRecords>());
         return builder;
     }
 

@@ -57,6 +57,17 @@ internal sealed class GroupReader(NpgsqlDataSource database, string serviceId, I
     private const string CommittedSql =
         "SELECT transaction_id FROM tekana_transaction_commits WHERE service_id = $1 AND transaction_id = $2";
 
+    private const string AnySql = "SELECT EXISTS (SELECT FROM tekana_transactional_state WHERE service_id = $1 AND grain_type = $2)";
+
+    /// <summary>Whether the service has any row of <paramref name="grainType"/>: a range of the primary key, read on its own.</summary>
+    internal async Task<bool> AnyAsync(string grainType)
+    {
+        await using var command = database.CreateCommand(AnySql);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = grainType });
+        return (bool)(await command.ExecuteScalarAsync())!;
+    }
+
     internal Task<StoredState?> ReadAsync(StateRead read)
     {
         Enqueue(read);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.Transactions;
@@ -12,16 +13,28 @@ namespace Tekana.Grains.Storage;
 /// record is written in the commit of its transaction (<see cref="MovementSettlements"/>); a refused one's on its own,
 /// once: the first record stored under an id is the answer for every later request with that key.
 /// </summary>
-public sealed class MovementRecords
+public sealed class MovementRecords : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly IStateRows _rows;
     private readonly Serializer _serializer;
+    private readonly ILogger _log;
 
-    internal MovementRecords(IStateRows rows, Serializer serializer)
+    /// <summary>
+    /// Whether records of the earlier form (<see cref="EarlierGrainType"/>) may exist, so that a lookup also reads that
+    /// form: until a look at the database (<see cref="LookForEarlierRecordsAsync"/>, when the silo starts) found none.
+    /// None found stays none: nothing writes that form any more, and silos of the versions that did cannot share a cluster
+    /// with this one. Every movement looks its id up, and the second form was half of each lookup's statements.
+    /// </summary>
+    private volatile bool _earlierMayExist = true;
+
+    internal MovementRecords(IStateRows rows, Serializer serializer, ILogger<MovementRecords> log)
     {
         _rows = rows;
         _serializer = serializer;
+        _log = log;
     }
+
+    internal bool EarlierRecordsMayExist => _earlierMayExist;
 
     public const string GrainType = "movement";
     public const string StateName = "record";
@@ -37,8 +50,26 @@ public sealed class MovementRecords
     /// <summary>Every grain type whose state under a movement's id means the movement is already recorded.</summary>
     internal static readonly string[] RecordGrainTypes = [GrainType, .. FormerGrainTypes];
 
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(MovementRecords), ServiceLifecycleStage.ApplicationServices, _ => LookForEarlierRecordsAsync());
+
+    /// <summary>Looks whether records of the earlier form exist; when the database cannot say, lookups keep reading them.</summary>
+    internal async Task LookForEarlierRecordsAsync()
+    {
+        try
+        {
+            _earlierMayExist = await _rows.AnyAsync(EarlierGrainType);
+        }
+        catch (Exception e)
+        {
+            _log.LogWarning(e, "Could not tell whether movement records of the earlier form exist; every lookup reads both forms.");
+        }
+    }
+
     public async Task<TransactionRecord?> FindAsync(string id) =>
-        await _rows.ReadAsync(new StateRead(GrainType, id, StateName) { FormerGrainTypes = FormerGrainTypes }) switch
+        await _rows.ReadAsync(_earlierMayExist
+            ? new StateRead(GrainType, id, StateName) { FormerGrainTypes = FormerGrainTypes }
+            : new StateRead(GrainType, id, StateName)) switch
         {
             null => null,
             { FormerGrainType: null } stored => _serializer.Deserialize<TransactionRecord>(stored.Payload),

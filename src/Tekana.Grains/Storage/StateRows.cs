@@ -19,6 +19,9 @@ internal interface IStateRows
     /// <see cref="StateWrite.Commits"/>. Orleans forgets a commit once every participant has acknowledged it; this does not.
     /// </summary>
     Task<IReadOnlySet<Guid>> CommittedAsync(IReadOnlyCollection<Guid> transactions);
+
+    /// <summary>Whether any row of <paramref name="grainType"/> exists.</summary>
+    Task<bool> AnyAsync(string grainType);
 }
 
 /// <summary>The rows in PostgreSQL, through the silo's group reads and group commits.</summary>
@@ -29,6 +32,8 @@ internal sealed class PostgresStateRows(GroupReader reader, GroupCommitWriter wr
     public Task<long> WriteAsync(StateWrite write) => writer.WriteAsync(write);
 
     public Task<IReadOnlySet<Guid>> CommittedAsync(IReadOnlyCollection<Guid> transactions) => reader.CommittedAsync(transactions);
+
+    public Task<bool> AnyAsync(string grainType) => reader.AnyAsync(grainType);
 }
 
 /// <summary>The rows in this process, for the embedded default: the same rules, gone when the process ends.</summary>
@@ -82,6 +87,14 @@ internal sealed class MemoryStateRows : IStateRows
         lock (_lock)
         {
             return Task.FromResult<IReadOnlySet<Guid>>(transactions.Where(_commits.Contains).ToHashSet());
+        }
+    }
+
+    public Task<bool> AnyAsync(string grainType)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_rows.Keys.Any(row => row.Item1 == grainType));
         }
     }
 }

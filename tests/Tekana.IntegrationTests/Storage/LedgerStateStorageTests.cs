@@ -529,6 +529,8 @@ public sealed class LedgerStateStorageTests(ClusterFixture fixture)
         public Task<IReadOnlySet<Guid>> CommittedAsync(IReadOnlyCollection<Guid> transactions) =>
             Down ? Task.FromException<IReadOnlySet<Guid>>(Away()) : _rows.CommittedAsync(transactions);
 
+        public Task<bool> AnyAsync(string grainType) => Down ? Task.FromException<bool>(Away()) : _rows.AnyAsync(grainType);
+
         private static IOException Away() => new("The database is away.");
     }
 }

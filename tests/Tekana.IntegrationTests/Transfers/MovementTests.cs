@@ -10,6 +10,7 @@ using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Errors;
 using Tekana.Domain.Transfers;
 using Tekana.Domain.Wallets;
+using Tekana.Grains.Storage;
 using Tekana.Grains.Transfers;
 
 namespace Tekana.IntegrationTests.Transfers;
@@ -157,6 +158,11 @@ public sealed class MovementTests(ClusterFixture fixture)
             insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = kept.Id });
             insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
             await insert.ExecuteNonQueryAsync();
+        }
+        // As when the silos start on a database that holds records of the earlier form.
+        foreach (var started in fixture.Cluster.GetActiveSilos())
+        {
+            await started.ServiceProvider.GetRequiredService<MovementRecords>().LookForEarlierRecordsAsync();
         }
 
         var replay = await Client.GetGrain<ILedgerGrain>(0).Execute(request);
