@@ -61,6 +61,11 @@ public sealed class MovementRecordsTests(ClusterFixture fixture) : IAsyncLifetim
         Assert.Null(await records.FindAsync("never"));
     }
 
+    [Fact]
+    public void Silos_look_for_records_of_the_earlier_form_when_they_start_and_on_a_database_made_since_find_none() =>
+        Assert.All(fixture.Cluster.GetActiveSilos(),
+            silo => Assert.False(silo.ServiceProvider.GetRequiredService<MovementRecords>().EarlierRecordsMayExist));
+
     private async Task WriteEarlierForm(TransactionRecord record)
     {
         await using var insert = _database.CreateCommand(
