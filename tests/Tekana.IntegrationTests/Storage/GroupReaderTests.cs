@@ -8,29 +8,18 @@ namespace Tekana.IntegrationTests.Storage;
 /// <summary>The group reader against PostgreSQL: reads sent together each get their own row, or none.</summary>
 public sealed class GroupReaderTests : IAsyncLifetime
 {
+    private LedgerRows _rows = null!;
     private NpgsqlDataSource _database = null!;
-    private NpgsqlDataSource _lookups = null!;
     private GroupCommitWriter _writer = null!;
     private GroupReader _reader = null!;
 
     public async Task InitializeAsync()
     {
-        // As in the silo: the writer in sessions that plan each statement for its arguments, the reader in sessions
-        // that plan each statement once.
-        var connectionString = await TestDatabase.CreateAsync("groupread");
-        _database = PostgresConnections.CreateCustomPlanDataSource(connectionString, GroupCommitWriter.MaxConcurrentRoundTrips + 1);
-        _lookups = PostgresConnections.CreatePointLookupDataSource(connectionString, GroupReader.MaxConcurrentRoundTrips + 1);
-        _writer = new GroupCommitWriter(_database, "service", NullLogger<GroupCommitWriter>.Instance);
-        _reader = new GroupReader(_lookups, "service", NullLogger<GroupReader>.Instance);
+        _rows = await LedgerRows.CreateAsync("groupread");
+        (_database, _writer, _reader) = (_rows.Database, _rows.Writer, _rows.Reader);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _reader.DisposeAsync();
-        await _writer.DisposeAsync();
-        await _lookups.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _rows.DisposeAsync();
 
     [Fact]
     public async Task Reads_queued_together_each_get_their_own_row_or_none()
@@ -119,7 +108,7 @@ public sealed class GroupReaderTests : IAsyncLifetime
         // say one row, which a sequential scan reads fastest. The plan is kept until the table is analysed again.
         await _writer.WriteAsync(new StateWrite("wallet", "k0", "wallet", 0, [0]));
         await Execute("ANALYZE tekana_transactional_state");
-        await using var session = await _lookups.OpenConnectionAsync();
+        await using var session = await _rows.Lookups.OpenConnectionAsync();
         await Execute(session, $"PREPARE lookup AS {GroupReader.Sql}");
         const string arguments = "('service', 'wallet', 'k1', 'wallet')";
         await Execute(session, $"EXECUTE lookup{arguments}");

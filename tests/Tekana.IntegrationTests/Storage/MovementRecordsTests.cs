@@ -13,35 +13,19 @@ namespace Tekana.IntegrationTests.Storage;
 [Collection(ClusterCollection.Name)]
 public sealed class MovementRecordsTests(ClusterFixture fixture) : IAsyncLifetime
 {
-    private NpgsqlDataSource _database = null!;
-    private NpgsqlDataSource _lookups = null!;
-    private GroupCommitWriter _writer = null!;
-    private GroupReader _reader = null!;
+    private LedgerRows _rows = null!;
 
     // The silo's own serializer: the earlier form is a transactional record, which holds grain references.
     private Serializer Serializer => fixture.Cluster.GetActiveSilos().First().ServiceProvider.GetRequiredService<Serializer>();
 
-    public async Task InitializeAsync()
-    {
-        var connectionString = await TestDatabase.CreateAsync("records");
-        _database = PostgresConnections.CreateCustomPlanDataSource(connectionString, GroupCommitWriter.MaxConcurrentRoundTrips + 1);
-        _lookups = PostgresConnections.CreatePointLookupDataSource(connectionString, GroupReader.MaxConcurrentRoundTrips + 1);
-        _writer = new GroupCommitWriter(_database, "service", NullLogger<GroupCommitWriter>.Instance);
-        _reader = new GroupReader(_lookups, "service", NullLogger<GroupReader>.Instance);
-    }
+    public async Task InitializeAsync() => _rows = await LedgerRows.CreateAsync("records");
 
-    public async Task DisposeAsync()
-    {
-        await _reader.DisposeAsync();
-        await _writer.DisposeAsync();
-        await _lookups.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _rows.DisposeAsync();
 
     [Fact]
     public async Task Records_of_the_earlier_form_are_read_only_by_silos_that_found_some_when_they_started()
     {
-        var records = new MovementRecords(new PostgresStateRows(_reader, _writer), Serializer, NullLogger<MovementRecords>.Instance);
+        var records = new MovementRecords(new PostgresStateRows(_rows.Reader, _rows.Writer), Serializer, NullLogger<MovementRecords>.Instance);
         var current = LedgerGrain.Pending(Ledger.Transfer("wal_a", "wal_b", 100), DateTimeOffset.UtcNow);
         var earlier = LedgerGrain.Pending(Ledger.Transfer("wal_a", "wal_b", 200), DateTimeOffset.UtcNow);
         Assert.Same(current, await records.AddAsync(current));
@@ -68,7 +52,7 @@ public sealed class MovementRecordsTests(ClusterFixture fixture) : IAsyncLifetim
 
     private async Task WriteEarlierForm(TransactionRecord record)
     {
-        await using var insert = _database.CreateCommand(
+        await using var insert = _rows.Database.CreateCommand(
             "INSERT INTO tekana_transactional_state (service_id, grain_type, grain_key, state_name, version, payload) VALUES ('service', $1, $2, $3, 1, $4)");
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MovementRecords.EarlierGrainType });
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = record.Id });
