@@ -26,15 +26,15 @@ SQL
 
 # Builds of the indexes that sql/ makes CONCURRENTLY, failed halfway: each leaves an invalid index under the name that
 # the scripts' IF NOT EXISTS looks for. A division by zero stops each build at its first row.
-for index in "ledger_entries_key_with_page ON ledger_entries ((sequence / (sequence - sequence)))" \
-             "tekana_transaction_commits_committed ON tekana_transaction_commits ((length(service_id) / 0))"; do
-  psql "$server/$db" -q >/dev/null 2>&1 <<SQL || true
-CREATE TABLE IF NOT EXISTS tekana_transaction_commits (
+psql "$server/$db" -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE tekana_transaction_commits (
     service_id text NOT NULL, transaction_id uuid NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (service_id, transaction_id));
-INSERT INTO tekana_transaction_commits SELECT 'check', gen_random_uuid() WHERE NOT EXISTS (SELECT FROM tekana_transaction_commits);
-CREATE INDEX CONCURRENTLY $index;
+INSERT INTO tekana_transaction_commits VALUES ('check', gen_random_uuid());
 SQL
+for index in "ledger_entries_key_with_page ON ledger_entries ((sequence / (sequence - sequence)))" \
+             "tekana_transaction_commits_committed ON tekana_transaction_commits ((length(service_id) / 0))"; do
+  psql "$server/$db" -q -c "CREATE INDEX CONCURRENTLY $index" >/dev/null 2>&1 || true
 done
 if [[ "$(psql "$server/$db" -At -c "SELECT count(*) FROM pg_index WHERE NOT indisvalid")" != 2 ]]; then
   echo "the check could not leave the two failed index builds it needs" >&2

@@ -120,7 +120,7 @@ public sealed class CommitPurger(
         var after = (Key: "", State: "");
         while (true)
         {
-            var (none, wake, read, last) = await ReadHeldBackAsync(after, cancellationToken);
+            var (none, wake, last) = await ReadHeldBackAsync(after, cancellationToken);
             learned += await MarkHoldingNoneAsync(none, cancellationToken);
             foreach (var key in wake.Take(WakeLimit - woken))
             {
@@ -135,7 +135,7 @@ public sealed class CommitPurger(
                     log.LogWarning(e, "Commit purge: could not wake {Wallet}.", key);
                 }
             }
-            if (read < Chunk)
+            if (none.Count + wake.Count < Chunk)
             {
                 return (learned, woken);
             }
@@ -145,14 +145,14 @@ public sealed class CommitPurger(
 
     /// <summary>
     /// The next <see cref="Chunk"/> rows holding the purge back after <paramref name="after"/>, in key order: those found
-    /// to hold no leg, with the version read; the wallets to wake; how many rows were read; and the last row's key.
+    /// to hold no leg, with the version read; the wallets to wake; and the last row's key.
     /// </summary>
-    private async Task<(List<(string Key, string State, long Version)> None, List<string> Wake, int Read, (string Key, string State) Last)>
+    private async Task<(List<(string Key, string State, long Version)> None, List<string> Wake, (string Key, string State) Last)>
         ReadHeldBackAsync((string Key, string State) after, CancellationToken cancellationToken)
     {
         var none = new List<(string Key, string State, long Version)>();
         var wake = new List<string>();
-        var (read, last) = (0, after);
+        var last = after;
         await using var command = database.CreateCommand(
             """
             SELECT grain_key, state_name, version, CASE WHEN prepared_since = '-infinity' THEN payload END FROM tekana_transactional_state
@@ -169,7 +169,6 @@ public sealed class CommitPurger(
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            read++;
             last = (reader.GetString(0), reader.GetString(1));
             var holdsLegs = reader.IsDBNull(3)
                 || serializer.Deserialize<TransactionalStateRecord<WalletState>>(reader.GetFieldValue<byte[]>(3)) is not { PendingStates.Count: 0 };
@@ -182,7 +181,7 @@ public sealed class CommitPurger(
                 none.Add((last.Key, last.State, reader.GetInt64(2)));
             }
         }
-        return (none, wake, read, last);
+        return (none, wake, last);
     }
 
     /// <summary>

@@ -160,10 +160,7 @@ public sealed class MovementTests(ClusterFixture fixture)
             await insert.ExecuteNonQueryAsync();
         }
         // As when the silos start on a database that holds records of the earlier form.
-        foreach (var started in fixture.Cluster.GetActiveSilos())
-        {
-            await started.ServiceProvider.GetRequiredService<MovementRecords>().LookForEarlierRecordsAsync();
-        }
+        await EverySiloLooksForEarlierRecords();
 
         var replay = await Client.GetGrain<ILedgerGrain>(0).Execute(request);
         Assert.True(replay.Replayed);
@@ -178,9 +175,14 @@ public sealed class MovementTests(ClusterFixture fixture)
         {
             await delete.ExecuteNonQueryAsync();
         }
-        foreach (var started in fixture.Cluster.GetActiveSilos())
+        await EverySiloLooksForEarlierRecords();
+    }
+
+    private async Task EverySiloLooksForEarlierRecords()
+    {
+        foreach (var silo in fixture.Cluster.GetActiveSilos())
         {
-            await started.ServiceProvider.GetRequiredService<MovementRecords>().LookForEarlierRecordsAsync();
+            await silo.ServiceProvider.GetRequiredService<MovementRecords>().LookForEarlierRecordsAsync();
         }
     }
 
