@@ -119,6 +119,53 @@ public sealed class EventDeliveryTests(EventsFixture fixture, ITestOutputHelper 
         Assert.DoesNotContain(ticks, wallet => wallet == payer || wallet == payee);
     }
 
+    [Fact]
+    public async Task A_wallet_drops_acknowledged_events_from_its_outbox_without_a_write_and_keeps_the_undelivered()
+    {
+        var (_, payer) = await Client.RegisterAsync();
+        var (_, payee) = await Client.RegisterAsync();
+        await Client.Execute(Ledger.Deposit(payer, 1_000));
+        var wallet = Client.GetGrain<IWalletGrain>(payer);
+        await UntilOutboxEmpty(wallet);
+
+        TransactionRecord transfer;
+        Outage.Instance.Down = true;
+        try
+        {
+            transfer = await Client.Execute(Ledger.Transfer(payer, payee, 300));
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            // Refused by a sink: the leg's event stays until every sink has it.
+            var held = await wallet.ReadOutbox();
+            Assert.Equal([transfer.Id], held.Events.Select(e => e.Movement?.TransactionId));
+        }
+        finally
+        {
+            Outage.Instance.Down = false;
+        }
+
+        fixture.Kafka.Read("tekana.transactions", r => r.Any(e => e.Subject == payer && e.Data.GetProperty("transactionId").GetString() == transfer.Id), Patience);
+        // Delivered and acknowledged: it leaves the outbox that transactions start from, with no movement since (the
+        // wallet's row keeps it until its next write).
+        await UntilOutboxEmpty(wallet);
+        var view = await wallet.Get();
+        Assert.Equal((700L, 2L), (view.Balance, view.Sequence));
+
+        // The next movement's row holds only its own event, numbered after the dropped one.
+        var next = await Client.Execute(Ledger.Transfer(payer, payee, 100));
+        var outbox = await wallet.ReadOutbox();
+        Assert.All(outbox.Events, e => Assert.Equal(next.Id, e.Movement?.TransactionId));
+        Assert.Equal(outbox.LastNumber, outbox.Events.Select(e => e.Number).DefaultIfEmpty(outbox.LastNumber).Max());
+    }
+
+    private static async Task UntilOutboxEmpty(IWalletGrain wallet)
+    {
+        for (var waited = TimeSpan.Zero; (await wallet.ReadOutbox()).Events.Length > 0; waited += TimeSpan.FromMilliseconds(50))
+        {
+            Assert.True(waited < TimeSpan.FromSeconds(10), "acknowledged events are still in the wallet's outbox");
+            await Task.Delay(50);
+        }
+    }
+
     private static async Task UntilNoTimerRuns(ConcurrentDictionary<IGrainTimer, string> timers, params string[] wallets)
     {
         for (var waited = TimeSpan.Zero; timers.Values.Any(wallets.Contains); waited += TimeSpan.FromMilliseconds(50))
