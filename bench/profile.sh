@@ -88,12 +88,14 @@ wait "$bench"
 
 echo
 echo "$process, $scenario at $clients clients: share of the ${window} s window's samples by module"
-# A managed frame reads "[Assembly] Namespace.Type::Method"; any other is named by its shared object.
+# A managed frame reads "[Assembly] Namespace.Type::Method"; any other is named by its shared object. Code the runtime
+# generates that is not a method (write barriers, interface dispatch and other stubs) lies among the jitted code, whose
+# shared object perf calls "[JIT] tid N": it is counted apart, not as the JIT compiler (which is libclrjit.so).
 perf report -i "$data" --no-children -g none --sort dso,sym --percent-limit 0 2>/dev/null | awk '
   /^ +[0-9.]+%/ {
     share = $1; sub(/%/, "", share); module = $2; at = index($0, "[.] ")
     if ($0 ~ /\[k\] /) { module = "kernel" }
-    else if (at > 0) { rest = substr($0, at + 4); if (match(rest, /\[[A-Za-z0-9_.]+\]/)) module = substr(rest, RSTART, RLENGTH) }
+    else if (at > 0) { rest = substr($0, at + 4); if (match(rest, /\[[A-Za-z0-9_.]+\]/)) module = substr(rest, RSTART, RLENGTH); else if (module == "[JIT]") module = "runtime stubs" }
     by[module] += share
   }
   END { for (m in by) if (by[m] >= 0.5) printf "%7.2f%%  %s\n", by[m], m }' | sort -rn
