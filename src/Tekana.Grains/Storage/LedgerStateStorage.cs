@@ -218,9 +218,12 @@ internal sealed class LedgerStateStorage<TState>(
         };
         await WriteRowAsync(record);
         _record = record;
-        // Common after a silo stops: the manager's confirmations were on their way, and it will still send them.
+        // Common after a silo stops: the manager's confirmations were on their way, and it will still send them. So it is
+        // counted, and logged at debug level only: after a silo fails, every wallet whose row it left holding a leg whose
+        // confirmation was not written (most wallets that moved money, see remarks) loads one, and a line each at
+        // information level was thousands of lines saying that recovery worked.
         TekanaMetrics.KeptCommittedLegs("load", last + 1);
-        log.LogInformation("{Grain} loaded {Legs} prepared legs of committed transactions ({Transactions}) and committed them",
+        log.LogDebug("{Grain} loaded {Legs} prepared legs of committed transactions ({Transactions}) and committed them",
             $"{_type}/{_key}", last + 1, string.Join(", ", committed));
         return true;
     }
