@@ -90,7 +90,8 @@ echo
 echo "$process, $scenario at $clients clients: share of the ${window} s window's samples by module"
 # A managed frame reads "[Assembly] Namespace.Type::Method"; any other is named by its shared object. Code the runtime
 # generates that is not a method (write barriers, interface dispatch and other stubs) lies among the jitted code, whose
-# shared object perf calls "[JIT] tid N": it is counted apart, not as the JIT compiler (which is libclrjit.so).
+# shared object perf calls "[JIT] tid N": it is counted apart (with any jitted code the perf map does not name), not as
+# the JIT compiler (which is libclrjit.so).
 perf report -i "$data" --no-children -g none --sort dso,sym --percent-limit 0 2>/dev/null | awk '
   /^ +[0-9.]+%/ {
     share = $1; sub(/%/, "", share); module = $2; at = index($0, "[.] ")

@@ -44,7 +44,7 @@ internal sealed class LedgerStateStorage<TState>(
     Func<MovementSettlements?> settlements,
     Func<ICommittedStateObserver<TState>?> observer,
     ILogger log)
-    : ITransactionalStateStorage<TState>, IDeferredWrites where TState : class, new()
+    : ITransactionalStateStorage<TState>, IDeferredWrites, ICommittedState<TState> where TState : class, new()
 {
     private readonly string _type = grain.Type.ToString()!;
     private readonly string _key = grain.Key.ToString()!;
@@ -55,6 +55,8 @@ internal sealed class LedgerStateStorage<TState>(
     /// </summary>
     private TransactionalStateRecord<TState> _record = new();
     private long _version;
+
+    public TState Committed => _record.CommittedState;
 
     /// <summary>
     /// The transactions whose commit records the row holds. A copy: Orleans hands every write the same metadata, which it
@@ -223,8 +225,11 @@ internal sealed class LedgerStateStorage<TState>(
         // confirmation was not written (most wallets that moved money, see remarks) loads one, and a line each at
         // information level was thousands of lines saying that recovery worked.
         TekanaMetrics.KeptCommittedLegs("load", last + 1);
-        log.LogDebug("{Grain} loaded {Legs} prepared legs of committed transactions ({Transactions}) and committed them",
-            $"{_type}/{_key}", last + 1, string.Join(", ", committed));
+        if (log.IsEnabled(LogLevel.Debug))
+        {
+            log.LogDebug("{Grain} loaded {Legs} prepared legs of committed transactions ({Transactions}) and committed them",
+                $"{_type}/{_key}", last + 1, string.Join(", ", committed));
+        }
         return true;
     }
 
@@ -433,6 +438,7 @@ internal sealed class LedgerStateStorageFactory(IStateRows rows, Serializer seri
         var storage = new LedgerStateStorage<TState>(
             rows, serializer, context.GrainId, stateName, context.GetComponent<MovementSettlements>, context.GetComponent<ICommittedStateObserver<TState>>, log);
         context.SetComponent<IDeferredWrites>(storage);
+        context.SetComponent<ICommittedState<TState>>(storage);
         return storage;
     }
 }
@@ -447,4 +453,13 @@ internal interface IDeferredWrites
     const int LifecycleStage = GrainLifecycleStage.SetupState - 1;
 
     Task WriteDeferredAsync(CancellationToken stopping);
+}
+
+/// <summary>
+/// The committed state as a grain's ledger storage holds it (<see cref="LedgerStateStorage{TState}"/>), a component of the
+/// grain's context: the object Orleans' transaction queue holds as its stable state, current across reloads.
+/// </summary>
+internal interface ICommittedState<out TState> where TState : class
+{
+    TState Committed { get; }
 }

@@ -34,12 +34,6 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     /// <summary>What <see cref="GetIfSettled"/> may answer from, as the storage last told (null: ask a transaction).</summary>
     private WalletState? _settled;
 
-    /// <summary>
-    /// The committed state, as the storage last told: the object Orleans' transaction queue copies for every transaction
-    /// that starts here (<see cref="ReleaseDelivered"/>).
-    /// </summary>
-    private WalletState? _committed;
-
     public WalletGrain(
         [TransactionalState("wallet", StorageNames.Ledger)] ITransactionalState<WalletState> state, EventHandOff handOff, TimeProvider clock,
         SiloDrain drain)
@@ -256,16 +250,11 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     /// </summary>
     void ICommittedStateObserver<WalletState>.Committed(WalletState state)
     {
-        _committed = state;
         _outbox.Merge(state.Outbox, state.EventNumber);
-        ReleaseDelivered();
+        ReleaseDelivered(state);
     }
 
-    void ICommittedStateObserver<WalletState>.Settled(WalletState? state)
-    {
-        _settled = state;
-        _committed = state ?? _committed;
-    }
+    void ICommittedStateObserver<WalletState>.Settled(WalletState? state) => _settled = state;
 
     public Task Recovered(OutboxSnapshot snapshot)
     {
@@ -276,26 +265,27 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     public Task Acknowledge(long[] numbers)
     {
         _outbox.Acknowledge(numbers);
-        ReleaseDelivered();
+        ReleaseDelivered(GrainContext.GetComponent<ICommittedState<WalletState>>()?.Committed);
         return Task.CompletedTask;
     }
 
     /// <summary>
-    /// Takes the events every sink acknowledged out of the committed state in memory, without a write: its row keeps them
-    /// until the wallet's next write prunes them there (<see cref="Append"/>), as before, and a load that reads them back
-    /// publishes them again, as consumers expect. Left in place, each leg's event, with its movement's strings, lived as
-    /// long as the wallet went without a movement (seconds at the benchmark's rate), long enough for a garbage collection
-    /// to find it alive and promote it: the events and what they hold were 30 % of what the silo's gen0 collections
-    /// promoted (bench/profile.sh --survivors, uniform). Now they go as soon as every sink has them.
+    /// Takes the events every sink acknowledged out of the committed state in memory (<paramref name="committed"/>, the
+    /// object Orleans' transaction queue serves reads from and copies for the transactions that start from it). No write
+    /// is made for it: the row keeps them until its next write, whatever that write is for, and a load before then
+    /// publishes them again, which consumers de-duplicate. Left in place until the wallet's next movement, each leg's
+    /// event, with its movement's strings, lived seconds at the benchmark's rate, long enough for a garbage collection to
+    /// find it alive and promote it: the events and what they hold were 30 % of what the silo's gen0 collections promoted
+    /// (bench/profile.sh --survivors, uniform). Now they go as soon as every sink has them.
     /// The state is changed in place, in this grain's turn: a transaction that writes works on its own copy, a read runs
-    /// within one turn, and every write serializes its record in the turn that starts it. A transaction prepared before
-    /// the acknowledgement keeps the events in its copy, which is pruned as it commits.
+    /// within one turn, and every write serializes its record synchronously, within one turn. A transaction prepared
+    /// before the acknowledgement keeps the events in its copy, which is pruned as it commits.
     /// </summary>
-    private void ReleaseDelivered()
+    private void ReleaseDelivered(WalletState? committed)
     {
-        if (_committed is { Outbox: [var first, ..] } state && first.Number <= _outbox.Publisher.AckedThrough)
+        if (committed is { Outbox: [var first, ..] } && first.Number <= _outbox.Publisher.AckedThrough)
         {
-            Prune(state.Outbox, _outbox.Publisher.AckedThrough);
+            Prune(committed.Outbox, _outbox.Publisher.AckedThrough);
         }
     }
 
@@ -356,7 +346,16 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
         });
     }
 
-    private static void Prune(List<LedgerEvent> outbox, long deliveredThrough) => outbox.RemoveAll(e => e.Number <= deliveredThrough);
+    /// <summary>Removes the events numbered up to <paramref name="deliveredThrough"/>: a prefix, the outbox being in number order.</summary>
+    private static void Prune(List<LedgerEvent> outbox, long deliveredThrough)
+    {
+        var delivered = 0;
+        while (delivered < outbox.Count && outbox[delivered].Number <= deliveredThrough)
+        {
+            delivered++;
+        }
+        outbox.RemoveRange(0, delivered);
+    }
 
     private bool SetStatus(WalletState s, WalletStatus target)
     {
