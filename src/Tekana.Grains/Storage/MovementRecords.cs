@@ -67,9 +67,7 @@ public sealed class MovementRecords : ILifecycleParticipant<ISiloLifecycle>
     }
 
     public async Task<TransactionRecord?> FindAsync(string id) =>
-        await _rows.ReadAsync(_earlierMayExist
-            ? new StateRead(GrainType, id, StateName) { FormerGrainTypes = FormerGrainTypes }
-            : new StateRead(GrainType, id, StateName)) switch
+        await _rows.ReadAsync(new StateRead(GrainType, id, StateName) { FormerGrainTypes = _earlierMayExist ? FormerGrainTypes : [] }) switch
         {
             null => null,
             { FormerGrainType: null } stored => _serializer.Deserialize<TransactionRecord>(stored.Payload),

@@ -270,23 +270,31 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
     }
 
     /// <summary>
-    /// Takes the events every sink acknowledged out of the committed state in memory (<paramref name="committed"/>, the
-    /// object Orleans' transaction queue serves reads from and copies for the transactions that start from it). No write
-    /// is made for it: the row keeps them until its next write, whatever that write is for, and a load before then
-    /// publishes them again, which consumers de-duplicate. Left in place until the wallet's next movement, each leg's
-    /// event, with its movement's strings, lived seconds at the benchmark's rate, long enough for a garbage collection to
-    /// find it alive and promote it: the events and what they hold were 30 % of what the silo's gen0 collections promoted
-    /// (bench/profile.sh --survivors, uniform). Now they go as soon as every sink has them.
-    /// The state is changed in place, in this grain's turn: a transaction that writes works on its own copy, a read runs
-    /// within one turn, and every write serializes its record synchronously, within one turn. A transaction prepared
-    /// before the acknowledgement keeps the events in its copy, which is pruned as it commits.
+    /// Takes the events every sink acknowledged out of <paramref name="state"/>'s outbox, which is in number order, so
+    /// that they are a prefix of it. A write appending an event does so on its transaction's copy (<see cref="Append"/>).
+    /// An acknowledgement, and a commit, do so on the committed state in memory (the object Orleans' transaction queue
+    /// serves reads from and copies for the transactions that start from it). No write is made for that: the row keeps
+    /// them until its next write, whatever that write is for, and a load before then publishes them again, which
+    /// consumers de-duplicate. Left in place until the wallet's next movement, each leg's event, with its movement's
+    /// strings, lived seconds at the benchmark's rate, long enough for a garbage collection to find it alive and promote
+    /// it: the events and what they hold were 30 % of what the silo's gen0 collections promoted (bench/profile.sh
+    /// --survivors, uniform). Now they go as soon as every sink has them.
+    /// The committed state is changed in place, in this grain's turn: a transaction that writes works on its own copy, a
+    /// read runs within one turn, and every write serializes its record synchronously, within one turn. A transaction
+    /// prepared before the acknowledgement keeps the events in its copy, which is pruned as it commits.
     /// </summary>
-    private void ReleaseDelivered(WalletState? committed)
+    private void ReleaseDelivered(WalletState? state)
     {
-        if (committed is { Outbox: [var first, ..] } && first.Number <= _outbox.Publisher.AckedThrough)
+        if (state is null)
         {
-            Prune(committed.Outbox, _outbox.Publisher.AckedThrough);
+            return;
         }
+        var delivered = 0;
+        while (delivered < state.Outbox.Count && state.Outbox[delivered].Number <= _outbox.Publisher.AckedThrough)
+        {
+            delivered++;
+        }
+        state.Outbox.RemoveRange(0, delivered);
     }
 
     public Task HeldBack(long number)
@@ -332,11 +340,7 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
 
     private void Append(WalletState s, LedgerEvent e)
     {
-        // The outbox is in number order: its first event tells whether any was delivered since.
-        if (s.Outbox.Count > 0 && s.Outbox[0].Number <= _outbox.Publisher.AckedThrough)
-        {
-            Prune(s.Outbox, _outbox.Publisher.AckedThrough);
-        }
+        ReleaseDelivered(s);
         s.EventNumber++;
         s.Outbox.Add(e with
         {
@@ -344,17 +348,6 @@ public sealed class WalletGrain : Grain, IWalletGrain, ICommittedStateObserver<W
             Subject = Id,
             Number = s.EventNumber,
         });
-    }
-
-    /// <summary>Removes the events numbered up to <paramref name="deliveredThrough"/>: a prefix, the outbox being in number order.</summary>
-    private static void Prune(List<LedgerEvent> outbox, long deliveredThrough)
-    {
-        var delivered = 0;
-        while (delivered < outbox.Count && outbox[delivered].Number <= deliveredThrough)
-        {
-            delivered++;
-        }
-        outbox.RemoveRange(0, delivered);
     }
 
     private bool SetStatus(WalletState s, WalletStatus target)
