@@ -28,6 +28,10 @@ public static class TekanaMetrics
     private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("tekana.movement.batch_size", "{movement}",
         "Movements per batch to a busy payee (one transaction, one lock of the payee).");
 
+    private static readonly Counter<long> BatchesFailed = Meter.CreateCounter<long>("tekana.movement.batches_failed", "{batch}",
+        "Batches to a busy payee that did not run, by reason (the exception's type, or the ledger's refusal code); " +
+        "each of their movements then ran alone.");
+
     private static readonly Counter<long> CommittedLegsKept = Meter.CreateCounter<long>("tekana.ledger.committed_legs_kept", "{leg}",
         "Prepared legs of committed transactions committed by the ledger storage itself, by where: abort (Orleans' recovery " +
         "was about to drop them: a write that would have was refused) or load (a wallet found them on loading, as after a " +
@@ -39,6 +43,8 @@ public static class TekanaMetrics
     public static void CommitsPurged(long transactions) => CommitsPurgedTotal.Add(transactions);
 
     public static void BatchRan(int movements) => BatchSize.Record(movements);
+
+    public static void BatchFailed(string reason) => BatchesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public static void KeptCommittedLegs(string at, int legs) => CommittedLegsKept.Add(legs, new KeyValuePair<string, object?>("at", at));
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Orleans.Transactions;
 using Tekana.Abstractions;
+using Tekana.Abstractions.Errors;
 using Tekana.Abstractions.Transfers;
 using Tekana.Abstractions.Wallets;
 using Tekana.Domain.Transfers;
@@ -93,6 +95,8 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
         }
         catch (Exception e)
         {
+            // Correct, but each movement then takes the payee's lock alone: a rate of these is a busy payee slowing down.
+            TekanaMetrics.BatchFailed(FailureReason(e));
             log.LogDebug(e, "A batch of {Count} movements to {Payee} did not run; each runs alone.", batch.Count, PayeeId);
             batch.ForEach(w => w.Done.TrySetResult(null));
         }
@@ -102,6 +106,24 @@ public sealed class PayeeBatchGrain(ITransactionClient transactions, MovementRec
             _running--;
             StartBatches();
         }
+    }
+
+    /// <summary>
+    /// The ledger's refusal code, or the type of the exception that aborted the transaction: Orleans wraps what a
+    /// participant threw in a plain <see cref="OrleansTransactionAbortedException"/>, and names its own causes (a lock
+    /// broken, a prepare timed out) by the abort's subtype.
+    /// </summary>
+    private static string FailureReason(Exception e)
+    {
+        if (LedgerException.Find(e) is { } refused)
+        {
+            return refused.Code.ToString();
+        }
+        while (e.GetType() == typeof(OrleansTransactionAbortedException) && e.InnerException is { } inner)
+        {
+            e = inner;
+        }
+        return e.GetType().Name;
     }
 
     private async Task<MovementRun[]> RunBatchAsync(List<TransactionRecord> movements)

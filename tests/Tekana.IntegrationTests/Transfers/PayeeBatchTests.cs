@@ -72,11 +72,13 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
         // the batcher and is left to run alone.
         deposits.Insert(1, Ledger.Deposit(payees[0], 5, "MWK", key: "deposit-0"));
 
+        using var failures = new FailedBatches();
         var runs = await Task.WhenAll(deposits.Select(r =>
             Client.GetGrain<IPayeeBatchGrain>(r.ToWalletId!).Submit(LedgerGrain.Pending(r, DateTimeOffset.UtcNow))));
 
         var ran = deposits.Zip(runs).Where(x => x.Second is not null).ToList();
-        Assert.Equal(128, ran.Count);
+        output.WriteLine($"failed batches: {failures}");
+        Assert.True(ran.Count == 128, $"{ran.Count} of 128 deposits ran in batches; failed batches: {failures}");
         Assert.All(ran, x => Assert.Equal((MovementStatus.Completed, false), (x.Second!.Record.Status, x.Second.Replayed)));
         var alone = deposits.Zip(runs).Single(x => x.Second is null).First;
         Assert.Equal("deposit-0", alone.IdempotencyKey);
@@ -101,10 +103,12 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
             .Append(Ledger.Transfer(payers[0], payee, 150, "ETB", key: "recorded"))
             .ToList();
         var batcher = Client.GetGrain<IPayeeBatchGrain>(payee);
+        using var failures = new FailedBatches();
         var runs = await Task.WhenAll(requests.Select(r => batcher.Submit(LedgerGrain.Pending(r, DateTimeOffset.UtcNow))));
 
-        // Whichever batch held the conflicting copy failed whole; the others may have run.
+        // Whichever batch held the conflicting copy failed whole, and is counted; the others may have run.
         Assert.Null(runs[^1]);
+        Assert.Contains(nameof(ErrorKind.IdempotencyConflict), failures.Reasons);
         Assert.All(runs, run => Assert.True(run is null || run.Record.Status == MovementStatus.Completed));
         for (var i = 0; i < requests.Count - 1; i++)
         {
@@ -128,9 +132,12 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
 
         var requests = Enumerable.Range(0, 4).Select(i => Ledger.Transfer(payer, payee, 10, "ZAR")).ToList();
         var batcher = Client.GetGrain<IPayeeBatchGrain>(payee);
+        using var failures = new FailedBatches();
         var runs = await Task.WhenAll(requests.Select(r => batcher.Submit(LedgerGrain.Pending(r, DateTimeOffset.UtcNow))));
 
         Assert.All(runs, Assert.Null);
+        output.WriteLine($"failed batches: {failures}");
+        Assert.Contains(nameof(ErrorKind.WalletFrozen), failures.Reasons);
         Assert.Equal(1_000, await Client.Balance(payer));
         foreach (var request in requests)
         {
@@ -187,6 +194,44 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
 
         Task<long> RowsAsync() =>
             TestDatabase.ScalarAsync<long>(fixture.ConnectionString, $"SELECT count(*) FROM ledger_entries WHERE wallet_id = '{merchant}'");
+    }
+
+    /// <summary>
+    /// The reasons of failed batches counted while it listens (<c>tekana.movement.batches_failed</c>), from every
+    /// payee on the test cluster's silos.
+    /// </summary>
+    private sealed class FailedBatches : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentQueue<string> _reasons = new();
+
+        public FailedBatches()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == "tekana.movement.batches_failed")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "reason")
+                    {
+                        _reasons.Enqueue(tag.Value as string ?? "");
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public IReadOnlyCollection<string> Reasons => _reasons;
+
+        public override string ToString() => _reasons.IsEmpty ? "none" : string.Join(", ", _reasons);
+
+        public void Dispose() => _listener.Dispose();
     }
 
     /// <summary>A payee and its payers, the first <paramref name="funded"/> of them given 1,000 each by deposit.</summary>
