@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against a throwaway PostgreSQL: installs it if missing, starts a cluster on a free loopback port,
 # applies sql/ (twice, which also proves the scripts idempotent) to a template database, checks that sql/ upgrades a
-# database of an earlier version (scripts/check-sql-upgrade.sh), runs all test projects,
-# prints "N passed, N failed" and stops the cluster.
+# database of an earlier version (scripts/check-sql-upgrade.sh), runs the README's first command and its example against
+# it (scripts/check-readme.sh), runs all test projects, prints "N passed, N failed" and stops the cluster.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -23,6 +23,7 @@ export TEKANA_TEST_TEMPLATE="tekana_template"
 deploy/check.sh
 
 dotnet build Tekana.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+scripts/check-readme.sh
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 log="$pgdir/test.log"
 touch "$pgdir/started"
