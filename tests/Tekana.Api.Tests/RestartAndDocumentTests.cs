@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Tekana.Api.Tests.Infrastructure;
@@ -55,6 +56,14 @@ public sealed class RestartAndDocumentTests
             Assert.False(string.IsNullOrWhiteSpace(operation!["summary"]?.GetValue<string>()), $"{method} {path} has no summary");
         }
         Assert.NotNull(document["components"]!["securitySchemes"]!["oauth2"]);
+
+        // The Swagger UI is served at /api, pointing at the document.
+        var ui = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var page = await ui.GetAsync("/api");
+        Assert.Equal(HttpStatusCode.MovedPermanently, page.StatusCode);
+        Assert.Equal("api/index.html", page.Headers.Location?.OriginalString);
+        Assert.Contains("/api/openapi/v1.json", await ui.GetStringAsync("/api/index.js"));
+        Assert.Contains("<title>Tekana eWallet API</title>", await ui.GetStringAsync("/api/index.html"));
     }
 
     [Fact]

@@ -118,12 +118,18 @@ public static class ApiHosting
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<BodySizeLimit>();
-        app.UseSwagger(o => o.RouteTemplate = "api/openapi/{documentName}.json");
-        app.UseSwaggerUI(o =>
+        // Only the documentation's own paths go through Swagger's middleware: it matches every request it sees against
+        // its paths with regular expressions and resolves its document provider first, about 3 % of the API's CPU in the
+        // mixed benchmark when every API call went through it.
+        app.UseWhen(http => IsDocumentation(http.Request.Path), documentation =>
         {
-            o.RoutePrefix = "api";
-            o.SwaggerEndpoint("/api/openapi/v1.json", "Tekana eWallet v1");
-            o.DocumentTitle = "Tekana eWallet API";
+            documentation.UseSwagger(o => o.RouteTemplate = "api/openapi/{documentName}.json");
+            documentation.UseSwaggerUI(o =>
+            {
+                o.RoutePrefix = "api";
+                o.SwaggerEndpoint("/api/openapi/v1.json", "Tekana eWallet v1");
+                o.DocumentTitle = "Tekana eWallet API";
+            });
         });
         app.UseAuthentication();
         app.UseAuthorization();
@@ -137,6 +143,10 @@ public static class ApiHosting
         app.MapHistoryApi();
         return app;
     }
+
+    /// <summary>The Swagger UI (<c>/api</c> and its files) and the OpenAPI document (<c>/api/openapi/...</c>): under <c>/api</c>, outside <c>/api/v1</c>.</summary>
+    internal static bool IsDocumentation(PathString path) =>
+        path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) && !path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase);
 
     private static void TryAddTimeProvider(this IServiceCollection services) =>
         Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(services, TimeProvider.System);
