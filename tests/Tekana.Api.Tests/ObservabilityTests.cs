@@ -44,6 +44,11 @@ public sealed class ObservabilityTests
         Assert.Matches("tekana_movements_total\\{[^}]*outcome=\"refused\"[^}]*reason=\"insufficient-funds\"", metrics);
         Assert.Contains("tekana_movement_duration_milliseconds_bucket", metrics);
         Assert.Contains("http_server_request_duration_seconds_bucket", metrics);
+        // Meters that say per request what the request metrics already say by route and status code are not on.
+        Assert.DoesNotContain("aspnetcore_routing_", metrics);
+        Assert.DoesNotContain("aspnetcore_authentication_", metrics);
+        Assert.DoesNotContain("aspnetcore_authorization_", metrics);
+        Assert.DoesNotContain("aspnetcore_memory_pool_", metrics);
         Assert.Contains("orleans_", metrics);
         Assert.Contains("db_client_", metrics);
 

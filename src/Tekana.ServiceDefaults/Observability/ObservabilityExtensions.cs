@@ -22,6 +22,19 @@ public static class ObservabilityExtensions
     private const string OrleansMeter = "Microsoft.Orleans";
     private static readonly string[] OrleansSources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
 
+    /// <summary>
+    /// ASP.NET Core's meters that are exported: requests (<c>http_server_*</c>), Kestrel's connections, unhandled
+    /// exceptions and rate limiting. OpenTelemetry's ASP.NET Core instrumentation would also turn on routing,
+    /// authentication, authorization and memory pool meters, which record on every request (the memory pool's on every
+    /// buffer rented) what the request metrics already say by route and status code: about 1.4 % of the API's CPU in the
+    /// mixed benchmark.
+    /// </summary>
+    private static readonly string[] AspNetCoreMeters =
+    [
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics",
+        "Microsoft.AspNetCore.RateLimiting",
+    ];
+
     public static TBuilder AddTekanaObservability<TBuilder>(this TBuilder builder, string serviceName) where TBuilder : IHostApplicationBuilder
     {
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
@@ -41,7 +54,7 @@ public static class ObservabilityExtensions
             .ConfigureResource(r => r.AddService(serviceName, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
             .WithMetrics(metrics =>
             {
-                metrics.AddAspNetCoreInstrumentation()
+                metrics.AddMeter(AspNetCoreMeters)
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
                     .AddNpgsqlInstrumentation()
