@@ -23,7 +23,9 @@ export TEKANA_TEST_TEMPLATE="tekana_template"
 deploy/check.sh
 
 dotnet build Tekana.sln -c Release -nologo -v quiet -clp:ErrorsOnly
-scripts/check-readme.sh
+# The README check takes about 40 s (it builds and starts the API as a reader would); a run narrowed by arguments to
+# dotnet test (a filter) is after something else.
+if [[ $# -eq 0 ]]; then scripts/check-readme.sh; else echo "README check skipped: arguments narrow this run"; fi
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 log="$pgdir/test.log"
 touch "$pgdir/started"
