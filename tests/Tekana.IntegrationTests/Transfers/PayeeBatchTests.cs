@@ -72,7 +72,7 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
         // the batcher and is left to run alone.
         deposits.Insert(1, Ledger.Deposit(payees[0], 5, "MWK", key: "deposit-0"));
 
-        using var failures = new FailedBatches();
+        using var failures = FailedBatches();
         var runs = await Task.WhenAll(deposits.Select(r =>
             Client.GetGrain<IPayeeBatchGrain>(r.ToWalletId!).Submit(LedgerGrain.Pending(r, DateTimeOffset.UtcNow))));
 
@@ -103,12 +103,12 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
             .Append(Ledger.Transfer(payers[0], payee, 150, "ETB", key: "recorded"))
             .ToList();
         var batcher = Client.GetGrain<IPayeeBatchGrain>(payee);
-        using var failures = new FailedBatches();
+        using var failures = FailedBatches();
         var runs = await Task.WhenAll(requests.Select(r => batcher.Submit(LedgerGrain.Pending(r, DateTimeOffset.UtcNow))));
 
         // Whichever batch held the conflicting copy failed whole, and is counted; the others may have run.
         Assert.Null(runs[^1]);
-        Assert.Contains(nameof(ErrorKind.IdempotencyConflict), failures.Reasons);
+        Assert.Contains(nameof(ErrorKind.IdempotencyConflict), failures.Tags);
         Assert.All(runs, run => Assert.True(run is null || run.Record.Status == MovementStatus.Completed));
         for (var i = 0; i < requests.Count - 1; i++)
         {
@@ -132,12 +132,12 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
 
         var requests = Enumerable.Range(0, 4).Select(i => Ledger.Transfer(payer, payee, 10, "ZAR")).ToList();
         var batcher = Client.GetGrain<IPayeeBatchGrain>(payee);
-        using var failures = new FailedBatches();
+        using var failures = FailedBatches();
         var runs = await Task.WhenAll(requests.Select(r => batcher.Submit(LedgerGrain.Pending(r, DateTimeOffset.UtcNow))));
 
         Assert.All(runs, Assert.Null);
         output.WriteLine($"failed batches: {failures}");
-        Assert.Contains(nameof(ErrorKind.WalletFrozen), failures.Reasons);
+        Assert.Contains(nameof(ErrorKind.WalletFrozen), failures.Tags);
         Assert.Equal(1_000, await Client.Balance(payer));
         foreach (var request in requests)
         {
@@ -157,21 +157,10 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
         var acknowledged = new ConcurrentBag<TransactionRecord>();
         await Concurrently.ForEachAsync(pool.Take(30), 16, async p => acknowledged.Add(await Client.Execute(Ledger.Deposit(p, 2_000, "CDF"))));
 
-        long batched = 0;
-        using (var batches = new MeterListener())
-        {
-            batches.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Name == "tekana.movement.batch_size")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            batches.SetMeasurementEventCallback<int>((_, size, _, _) => Interlocked.Add(ref batched, size));
-            batches.Start();
-            await Concurrently.ForEachAsync(Enumerable.Range(0, 600), 48, async i =>
-                acknowledged.Add(await Client.Execute(Ledger.Transfer(pool[i % pool.Count], merchant, 1 + i % 97, "CDF"))));
-        }
+        using var batches = new Measurements<int>("tekana.movement.batch_size");
+        await Concurrently.ForEachAsync(Enumerable.Range(0, 600), 48, async i =>
+            acknowledged.Add(await Client.Execute(Ledger.Transfer(pool[i % pool.Count], merchant, 1 + i % 97, "CDF"))));
+        var batched = batches.Recorded.Sum(b => b.Value);
         output.WriteLine($"{batched} of 600 movements ran in batches");
         Assert.True(batched > 0, "no movement went through the merchant's batches");
 
@@ -196,40 +185,47 @@ public sealed class PayeeBatchTests(ClusterFixture fixture, ITestOutputHelper ou
             TestDatabase.ScalarAsync<long>(fixture.ConnectionString, $"SELECT count(*) FROM ledger_entries WHERE wallet_id = '{merchant}'");
     }
 
+    /// <summary>Failed batches counted while it listens, by reason.</summary>
+    private static Measurements<long> FailedBatches() => new("tekana.movement.batches_failed", tag: "reason");
+
     /// <summary>
-    /// The reasons of failed batches counted while it listens (<c>tekana.movement.batches_failed</c>), from every
-    /// payee on the test cluster's silos.
+    /// What one of Tekana's instruments records while it listens, from every process of the test cluster (silos and
+    /// client share this process): each value, with the value of <paramref name="tag"/> if one is named.
     /// </summary>
-    private sealed class FailedBatches : IDisposable
+    private sealed class Measurements<T> : IDisposable where T : struct
     {
         private readonly MeterListener _listener = new();
-        private readonly ConcurrentQueue<string> _reasons = new();
+        private readonly ConcurrentQueue<(T Value, string? Tag)> _recorded = new();
 
-        public FailedBatches()
+        public Measurements(string instrument, string? tag = null)
         {
-            _listener.InstrumentPublished = (instrument, listener) =>
+            _listener.InstrumentPublished = (published, listener) =>
             {
-                if (instrument.Name == "tekana.movement.batches_failed")
+                if (published.Name == instrument)
                 {
-                    listener.EnableMeasurementEvents(instrument);
+                    listener.EnableMeasurementEvents(published);
                 }
             };
-            _listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+            _listener.SetMeasurementEventCallback<T>((_, value, tags, _) =>
             {
-                foreach (var tag in tags)
+                string? tagged = null;
+                foreach (var t in tags)
                 {
-                    if (tag.Key == "reason")
+                    if (t.Key == tag)
                     {
-                        _reasons.Enqueue(tag.Value as string ?? "");
+                        tagged = t.Value as string ?? "";
                     }
                 }
+                _recorded.Enqueue((value, tagged));
             });
             _listener.Start();
         }
 
-        public IReadOnlyCollection<string> Reasons => _reasons;
+        public IReadOnlyCollection<(T Value, string? Tag)> Recorded => _recorded;
 
-        public override string ToString() => _reasons.IsEmpty ? "none" : string.Join(", ", _reasons);
+        public IReadOnlyList<string> Tags => [.. _recorded.Select(r => r.Tag ?? "")];
+
+        public override string ToString() => _recorded.IsEmpty ? "none" : string.Join(", ", Tags);
 
         public void Dispose() => _listener.Dispose();
     }
